@@ -1,0 +1,201 @@
+#pragma once
+/// \file
+/// Per-slice math of Randomized Quantization, written once for the host and
+/// the device: number of regions, cut points, proxies, conversion to the
+/// output dtype, and the per-sample coin. Products that are added use an
+/// explicit fused multiply-add so that every compiler rounds them the same.
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include "randquant/core/enums.h"
+#include "randquant/core/macros.h"
+#include "randquant/core/philox.h"
+
+namespace randquant {
+namespace core {
+
+/// Arithmetic type of the per-slice math for element type T: float, or
+/// double where float cannot hold T's values exactly.
+template <typename T>
+struct AccumulateType {
+  using type = float;  ///< float for float, half, bfloat16 and small ints
+};
+/// double input: double arithmetic.
+template <>
+struct AccumulateType<double> {
+  using type = double;  ///< double
+};
+/// int32 input: double (float is exact only to 2^24).
+template <>
+struct AccumulateType<int32_t> {
+  using type = double;  ///< double
+};
+/// int64 input: double (exact to 2^53; documented).
+template <>
+struct AccumulateType<int64_t> {
+  using type = double;  ///< double
+};
+/// Shorthand for AccumulateType<T>::type.
+template <typename T>
+using acc_type = typename AccumulateType<T>::type;
+
+/// Draw index of region j's proxy weight; cut point k uses draw 1 + k and
+/// the number of regions draw 0, so the three never overlap.
+constexpr uint32_t kProxyDrawBase = static_cast<uint32_t>(kMaxRegions);
+
+/// Correctly rounded a * b + c (float).
+RQ_INLINE float fused_multiply_add(float a, float b, float c) {
+  return ::fmaf(a, b, c);
+}
+/// Correctly rounded a * b + c (double).
+RQ_INLINE double fused_multiply_add(double a, double b, double c) {
+  return ::fma(a, b, c);
+}
+/// Round to the nearest integer, ties to even (float).
+RQ_INLINE float round_half_even(float v) { return ::rintf(v); }
+/// Round to the nearest integer, ties to even (double).
+RQ_INLINE double round_half_even(double v) { return ::rint(v); }
+
+/// True for finite v; false for NaN and +-Inf. (v - v is NaN exactly for
+/// those, and needs no libm call on either device.)
+template <typename A>
+RQ_INLINE bool is_finite(A v) {
+  return (v - v) == A(0);
+}
+
+/// left + t * (right - left) for t in [0, 1), clamped into [left, right].
+/// Falls back to left * (1 - t) + t * right when the width overflows.
+template <typename A>
+RQ_INLINE A lerp_inside(A left, A right, A t) {
+  const A width = right - left;
+  const A r =
+      is_finite(width)
+          ? fused_multiply_add(t, width, left)
+          : fused_multiply_add(t, right, fused_multiply_add(-t, left, left));
+  return r < left ? left : (r > right ? right : r);
+}
+
+/// In-place ascending heap sort; O(n log n), no recursion, no allocation,
+/// so it runs in a device thread too. Only values are permuted, so any
+/// correct sort gives the same array.
+template <typename A>
+RQ_INLINE void heap_sort(A* a, int n) {
+  auto sift_down = [a](int root, int end) {
+    while (2 * root + 1 < end) {
+      int child = 2 * root + 1;
+      if (child + 1 < end && a[child] < a[child + 1]) ++child;
+      if (!(a[root] < a[child])) return;
+      const A tmp = a[root];
+      a[root] = a[child];
+      a[child] = tmp;
+      root = child;
+    }
+  };
+  for (int start = n / 2 - 1; start >= 0; --start) sift_down(start, n);
+  for (int end = n - 1; end > 0; --end) {
+    const A tmp = a[0];
+    a[0] = a[end];
+    a[end] = tmp;
+    sift_down(0, end);
+  }
+}
+
+/// What the per-slice math needs from the options.
+struct SliceConfig {
+  int regions;        ///< R, or the low end of R's range
+  int max_regions;    ///< high end of R's range; <= regions means fixed R
+  Spacing spacing;    ///< cut point placement
+  Collapse collapse;  ///< proxy choice
+};
+
+/// Number of regions of `slice`: `regions`, or uniform in
+/// [regions, max_regions] from draw 0.
+RQ_INLINE int slice_regions(PhiloxStream& rng, const SliceConfig& cfg) {
+  if (cfg.max_regions <= cfg.regions) return cfg.regions;
+  const uint64_t span =
+      static_cast<uint64_t>(cfg.max_regions - cfg.regions + 1);
+  return cfg.regions + static_cast<int>((rng.bits(0) * span) >> 32);
+}
+
+/// Element of type T that stands for the value v (inside T's range):
+/// floating types round to nearest, integers round half to even and clamp.
+template <typename T, typename A>
+RQ_INLINE T to_element(A v) {
+  if constexpr (std::is_integral<T>::value) {
+    const A r = round_half_even(v);
+    if (r <= static_cast<A>(std::numeric_limits<T>::lowest())) {
+      return std::numeric_limits<T>::lowest();
+    }
+    if (r >= static_cast<A>(std::numeric_limits<T>::max())) {
+      return std::numeric_limits<T>::max();
+    }
+    return static_cast<T>(r);
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+/// The per-slice parameters of one slice with finite values in [lo, hi]:
+/// writes R - 1 sorted cut points to `cuts` and R proxies (as elements of T)
+/// to `proxies`, and returns R. `cuts` needs room for max(regions,
+/// max_regions) - 1 values and `proxies` for max(regions, max_regions).
+template <typename T, typename A>
+RQ_INLINE int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
+                                const SliceConfig& cfg, A* cuts, T* proxies) {
+  PhiloxStream rng(key, slice, Stream::kSlice);
+  const int regions = slice_regions(rng, cfg);
+  for (int k = 0; k < regions - 1; ++k) {
+    const A t = cfg.spacing == Spacing::Random
+                    ? static_cast<A>(rng.uniform(1u + static_cast<uint32_t>(k)))
+                    : static_cast<A>(k + 1) / static_cast<A>(regions);
+    cuts[k] = lerp_inside(lo, hi, t);
+  }
+  heap_sort(cuts, regions - 1);
+  for (int j = 0; j < regions; ++j) {
+    const A left = j == 0 ? lo : cuts[j - 1];
+    const A right = j == regions - 1 ? hi : cuts[j];
+    A proxy = A(0);
+    if (cfg.collapse == Collapse::InsideRandom) {
+      proxy = lerp_inside(left, right,
+                          static_cast<A>(rng.uniform(
+                              kProxyDrawBase + static_cast<uint32_t>(j))));
+    } else if (cfg.collapse == Collapse::Middle) {
+      proxy = lerp_inside(left, right, A(0.5));
+    }
+    proxies[j] = to_element<T>(proxy);
+  }
+  return regions;
+}
+
+/// Whether sample `sample` is quantized: its coin u ~ U[0, 1) is below p.
+RQ_INLINE bool sample_applied(uint64_t key, uint64_t sample, double p) {
+  PhiloxStream rng(key, sample, Stream::kSample);
+  return static_cast<double>(rng.uniform(0)) < p;
+}
+
+/// Region index of v: the number of cut points <= v (ties go right).
+/// Binary search over the sorted `cuts`.
+template <typename A>
+RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {
+  int first = 0;
+  int count = n_cuts;
+  while (count > 0) {
+    const int half = count / 2;
+    if (!(v < cuts[first + half])) {
+      first += half + 1;
+      count -= half + 1;
+    } else {
+      count = half;
+    }
+  }
+  return first;
+}
+
+}  // namespace core
+}  // namespace randquant

@@ -1,0 +1,123 @@
+#pragma once
+/// \file
+/// The functional API: randomized_quantize() and friends. Checks live here;
+/// the work goes to the device's fused functor or to the composite path.
+
+#include <ATen/ATen.h>
+#include <c10/util/Optional.h>
+
+#include "randquant/composite.h"
+#include "randquant/cpu/kernel.h"
+#include "randquant/detail/generator.h"
+#include "randquant/detail/geometry.h"
+#include "randquant/functor.h"
+#include "randquant/options.h"
+#include "randquant/params.h"
+
+namespace randquant {
+
+namespace detail {
+
+/// Parameters of a call with per-slice min/max found by ATen ops (any
+/// device); draws the key from `generator`.
+inline QuantizationParams composite_params(
+    const at::Tensor& x, const Geometry& g,
+    const RandomizedQuantizationOptions& options, uint64_t key) {
+  if (x.numel() == 0) {
+    const auto acc =
+        at::TensorOptions().dtype(accumulate_dtype(x.scalar_type()));
+    at::Tensor lo = at::full({g.samples, g.channels},
+                             std::numeric_limits<double>::infinity(), acc);
+    at::Tensor hi = at::full({g.samples, g.channels},
+                             -std::numeric_limits<double>::infinity(), acc);
+    return make_params(std::move(lo), std::move(hi), key, options,
+                       x.scalar_type());
+  }
+  auto min_max = composite_min_max(x, g);
+  return make_params(std::move(min_max.first), std::move(min_max.second), key,
+                     options, x.scalar_type());
+}
+
+}  // namespace detail
+
+/// Randomized Quantization (Wu et al., ICCV 2023) of x: every slice (sample
+/// x channel) goes through its own random quantizer. Returns a new tensor of
+/// x's shape, dtype and device; x is not modified. The output carries no
+/// gradient. Draws one key from `generator` (default: the default CPU
+/// generator), so the same generator state gives the same output.
+/// Throws c10::Error on invalid options or input (see README).
+inline at::Tensor randomized_quantize(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    c10::optional<at::Generator> generator = c10::nullopt) {
+  const char* fn = "randomized_quantize";
+  const detail::Geometry g = detail::check_inputs(x, options, fn);
+  detail::check_generator(generator, fn);
+  const uint64_t key = detail::draw_key(generator);
+  at::NoGradGuard no_grad;
+  if (x.numel() == 0) return at::empty_like(x);
+  if (x.device().is_cpu()) {
+    return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, g, options,
+                                                             key);
+  }
+  // No fused kernel for this device in this build: the composite path.
+  return detail::composite_apply(x, g,
+                                 detail::composite_params(x, g, options, key));
+}
+
+/// The parameters randomized_quantize() would use for x with the generator
+/// in its current state (min, max, regions, cut points, proxies, coins).
+/// Advances the generator exactly as randomized_quantize() does, so
+/// cloning the generator's state first lets a caller inspect a call.
+inline QuantizationParams quantization_params(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    c10::optional<at::Generator> generator = c10::nullopt) {
+  const char* fn = "quantization_params";
+  const detail::Geometry g = detail::check_inputs(x, options, fn);
+  detail::check_generator(generator, fn);
+  const uint64_t key = detail::draw_key(generator);
+  at::NoGradGuard no_grad;
+  return detail::composite_params(x, g, options, key);
+}
+
+/// Replays a call: quantizes x with `params` (from quantization_params() on
+/// a tensor of the same shape, with the same options) through plain ATen
+/// ops. Draws nothing. Values of x outside a slice's recorded [lo, hi] fall
+/// in the first or last region.
+inline at::Tensor apply_quantization_params(
+    const at::Tensor& x, const QuantizationParams& params,
+    const RandomizedQuantizationOptions& options = {}) {
+  const char* fn = "apply_quantization_params";
+  const detail::Geometry g = detail::check_inputs(x, options, fn);
+  TORCH_CHECK(params.proxies.defined() && params.proxies.size(0) == g.samples &&
+                  params.proxies.size(1) == g.channels,
+              fn, ": params are for ",
+              params.proxies.defined() ? params.proxies.size(0) : 0,
+              " samples x ",
+              params.proxies.defined() ? params.proxies.size(1) : 0,
+              " channels, but x (shape ", x.sizes(), ") has ", g.samples, " x ",
+              g.channels);
+  TORCH_CHECK(params.proxies.scalar_type() == x.scalar_type(), fn,
+              ": params are for dtype ", params.proxies.scalar_type(),
+              ", but x has dtype ", x.scalar_type());
+  at::NoGradGuard no_grad;
+  if (x.numel() == 0) return at::empty_like(x);
+  return detail::composite_apply(x, g, params);
+}
+
+/// randomized_quantize() through the composite path (plain ATen ops, any
+/// device): the same result bit for bit, several times slower. The test
+/// oracle, and a fallback for devices without a fused kernel.
+inline at::Tensor randomized_quantize_composite(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    c10::optional<at::Generator> generator = c10::nullopt) {
+  const char* fn = "randomized_quantize_composite";
+  const detail::Geometry g = detail::check_inputs(x, options, fn);
+  detail::check_generator(generator, fn);
+  const uint64_t key = detail::draw_key(generator);
+  at::NoGradGuard no_grad;
+  if (x.numel() == 0) return at::empty_like(x);
+  return detail::composite_apply(x, g,
+                                 detail::composite_params(x, g, options, key));
+}
+
+}  // namespace randquant

@@ -1,0 +1,24 @@
+#pragma once
+/// \file
+/// The seam between the public entry and the backends: one functor template,
+/// specialized per device type (cpu/kernel.h; cuda/ in the CUDA component).
+
+#include <ATen/ATen.h>
+#include <c10/core/DeviceType.h>
+
+#include <cstdint>
+
+#include "randquant/detail/geometry.h"
+#include "randquant/options.h"
+
+namespace randquant {
+
+/// Fused Randomized Quantization on one device type. A specialization
+/// provides `at::Tensor operator()(const at::Tensor& x, const
+/// detail::Geometry&, const RandomizedQuantizationOptions&, uint64_t key)
+/// const` that returns a new tensor and leaves x unchanged. Arguments are
+/// already checked.
+template <c10::DeviceType kDevice>
+struct RandomizedQuantizeFunctor;
+
+}  // namespace randquant

@@ -1,0 +1,22 @@
+// A second translation unit that includes every public header: if a header
+// defined a non-inline function or variable, the test binary would not link.
+#include "randquant/composite.h"
+#include "randquant/core/enums.h"
+#include "randquant/core/philox.h"
+#include "randquant/core/region_hints.h"
+#include "randquant/core/slice_math.h"
+#include "randquant/cpu/kernel.h"
+#include "randquant/functional.h"
+#include "randquant/options.h"
+#include "randquant/params.h"
+#include "randquant/randquant.h"
+
+/// Distinct values of a Uniform/Middle R = 4 quantization of a ramp.
+int quantize_in_second_tu() {
+  const at::Tensor x = at::arange(16, at::kFloat).view({1, 1, 16});
+  const at::Tensor y = randquant::randomized_quantize(
+      x, randquant::RandomizedQuantizationOptions(4)
+             .spacing(randquant::Spacing::Uniform)
+             .collapse(randquant::Collapse::Middle));
+  return static_cast<int>(std::get<0>(at::_unique(y)).numel());
+}

@@ -1,0 +1,63 @@
+#pragma once
+// Helpers shared by the test files.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdint>
+#include <string>
+
+#include "randquant/randquant.h"
+
+namespace rq_test {
+
+/// A CPU generator seeded with `seed`.
+inline at::Generator gen(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
+
+/// Random values of `dtype`: normal-ish floats, or integers over much of the
+/// dtype's range.
+inline at::Tensor random_input(at::IntArrayRef shape, at::ScalarType dtype,
+                               uint64_t seed = 0) {
+  at::Generator g = gen(seed + 1000);
+  if (at::isFloatingType(dtype)) {
+    return (at::randn(shape, g, at::kDouble) * 3.0 + 1.0).to(dtype);
+  }
+  int64_t lo = 0, hi = 256;
+  if (dtype == at::kChar) lo = -128, hi = 128;
+  if (dtype == at::kShort) lo = -30000, hi = 30000;
+  if (dtype == at::kInt) lo = -2000000000, hi = 2000000000;
+  if (dtype == at::kLong) lo = -(int64_t{1} << 50), hi = int64_t{1} << 50;
+  return at::randint(lo, hi, shape, g, at::TensorOptions().dtype(dtype));
+}
+
+/// The (S, M) slices of x as double, for checks.
+inline at::Tensor slices_of(const at::Tensor& x, bool batched,
+                            int64_t channel_dim) {
+  at::Tensor b = batched ? x : x.unsqueeze(0);
+  const int64_t sample_dims = b.dim() - 1;
+  const int64_t cd =
+      1 + (channel_dim < 0 ? channel_dim + sample_dims : channel_dim);
+  b = b.movedim(cd, 1);
+  return b.reshape({b.size(0) * b.size(1), -1}).to(at::kDouble);
+}
+
+/// Exact equality including NaN positions and payload-free NaN equality.
+inline bool same_values(const at::Tensor& a, const at::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
+    return false;
+  if (a.numel() == 0) return true;
+  const at::Tensor ad = a.to(at::kDouble), bd = b.to(at::kDouble);
+  const at::Tensor both_nan = at::isnan(ad).logical_and(at::isnan(bd));
+  return at::eq(ad, bd).logical_or(both_nan).all().item<bool>();
+}
+
+/// Bitwise equality of two tensors' element values.
+inline bool same_bits(const at::Tensor& a, const at::Tensor& b) {
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
+    return false;
+  const at::Tensor ac = a.contiguous(), bc = b.contiguous();
+  return std::memcmp(ac.data_ptr(), bc.data_ptr(), ac.nbytes()) == 0;
+}
+
+}  // namespace rq_test
