@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// Exact region lookup for many regions: a bucket table over [lo, hi] gives
-/// a lower bound of the region index, and a short forward scan of exact
-/// comparisons finishes it. The answer is always the number of cut points
-/// <= v; the table only saves comparisons (about two instead of log2 R).
+/// Exact region lookup for many regions: a table of equal-width buckets over
+/// [lo, hi] gives the region outright for buckets that hold no cut point
+/// (most of them, with several buckets per region) and a lower bound otherwise,
+/// which a short forward scan of exact comparisons finishes. The answer is
+/// always the number of cut points <= v; the table only saves comparisons.
 
 #include <cstdint>
 
@@ -12,7 +13,7 @@
 namespace randquant {
 namespace core {
 
-/// Buckets per region of the hint table.
+/// Fewest buckets per region of a bucket table.
 constexpr int kHintBucketsPerRegion = 4;
 
 /// Affine map from a value to its bucket, shared by table build and lookup
@@ -39,24 +40,32 @@ struct BucketMap {
   }
 };
 
-/// Fills first[b] = number of cut points whose bucket is < b, for
-/// b = 0 .. buckets - 1. Every such cut point is < any v in bucket b.
+/// Fills the bucket table: entry[b] = k, the number of cut points whose
+/// bucket is < b (every one of them is < any v in bucket b). When no cut
+/// point falls in bucket b, k is the exact region of every v in it and the
+/// entry is k; otherwise it is ~k (negative), and lookups finish with exact
+/// comparisons from k.
 template <typename A>
 RQ_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
-                                  int n_cuts, int32_t* first) {
-  int k = 0;
-  for (int b = 0; b < map.buckets; ++b) {
-    while (k < n_cuts && map(cuts[k]) < b) ++k;
-    first[b] = static_cast<int32_t>(k);
+                                  int n_cuts, int32_t* entry) {
+  // Cut points are sorted, so their buckets never decrease: one sweep.
+  int b = 0;
+  for (int k = 0; k < n_cuts; ++k) {
+    const int cut_bucket = map(cuts[k]);
+    while (b < cut_bucket) entry[b++] = static_cast<int32_t>(k);
+    if (b == cut_bucket) entry[b++] = ~static_cast<int32_t>(k);
   }
+  while (b < map.buckets) entry[b++] = static_cast<int32_t>(n_cuts);
 }
 
-/// Number of cut points <= v for finite v, starting from the table's lower
-/// bound. `cuts` must end with a +inf sentinel after its last cut point.
+/// Number of cut points <= v for finite v, from the bucket table.
+/// `cuts_with_sentinel` ends with +inf after its last cut point.
 template <typename A>
-RQ_INLINE int region_with_hints(const BucketMap<A>& map, const int32_t* first,
+RQ_INLINE int region_with_hints(const BucketMap<A>& map, const int32_t* entry,
                                 const A* cuts_with_sentinel, A v) {
-  int k = first[map(v)];
+  const int32_t e = entry[map(v)];
+  if (e >= 0) return e;
+  int k = ~e;
   while (!(v < cuts_with_sentinel[k])) ++k;
   return k;
 }

@@ -48,15 +48,14 @@ struct WorkSplit {
   }
 };
 
-/// Runs f(unit) over all units, in parallel when the tensor is large.
+/// Runs f(begin, end) over ranges of units, in parallel when the tensor is
+/// large.
 template <typename F>
 void parallel_units(const WorkSplit& split, F&& f) {
   const int64_t total = split.slices * split.slice_size;
   const int64_t grain =
       total < at::internal::GRAIN_SIZE ? split.units() : int64_t{1};
-  at::parallel_for(0, split.units(), grain, [&](int64_t b, int64_t e) {
-    for (int64_t u = b; u < e; ++u) f(u);
-  });
+  at::parallel_for(0, split.units(), grain, f);
 }
 
 /// Pass 1: per-slice min/max over finite values as (N, C) tensors of the
@@ -70,15 +69,17 @@ std::pair<at::Tensor, at::Tensor> slice_min_max(const T* in,
   using A = core::acc_type<T>;
   const A inf = std::numeric_limits<A>::infinity();
   std::vector<A> unit_lo(split.units(), inf), unit_hi(split.units(), -inf);
-  parallel_units(split, [&](int64_t u) {
-    const int64_t s = u / split.chunks, j = u % split.chunks;
-    const T* base = in + (s / channels) * layout.in.sample +
-                    (s % channels) * layout.in.channel;
-    layout.for_each_run(split.chunk_begin(j), split.chunk_begin(j + 1),
-                        [&](int64_t in_off, int64_t, int64_t count) {
-                          min_max_run(base + in_off, layout.in.inner, count,
-                                      &unit_lo[u], &unit_hi[u]);
-                        });
+  parallel_units(split, [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t s = u / split.chunks, j = u % split.chunks;
+      const T* base = in + (s / channels) * layout.in.sample +
+                      (s % channels) * layout.in.channel;
+      layout.for_each_run(split.chunk_begin(j), split.chunk_begin(j + 1),
+                          [&](int64_t in_off, int64_t, int64_t count) {
+                            min_max_run(base + in_off, layout.in.inner, count,
+                                        &unit_lo[u], &unit_hi[u]);
+                          });
+    }
   });
   at::Tensor lo = at::empty({split.slices / channels, channels},
                             at::TensorOptions().dtype(acc_dtype));
@@ -97,28 +98,33 @@ std::pair<at::Tensor, at::Tensor> slice_min_max(const T* in,
   return {lo, hi};
 }
 
-/// Pass 2: writes every unit of the output from the slice lookups.
+/// Pass 2: writes every unit of the output; each thread builds the lookup
+/// of the slice it is about to write.
 template <typename T>
 void write_slices(const T* in, T* out, const RunLayout& layout,
                   const WorkSplit& split, int64_t channels,
-                  const SliceLookupTable<T>& lookups) {
-  parallel_units(split, [&](int64_t u) {
-    const int64_t s = u / split.chunks, j = u % split.chunks;
-    const int64_t n = s / channels, c = s % channels;
-    const T* in_base = in + n * layout.in.sample + c * layout.in.channel;
-    T* out_base = out + n * layout.out.sample + c * layout.out.channel;
-    const SliceLookup<T>& lk = lookups[s];
-    layout.for_each_run(
-        split.chunk_begin(j), split.chunk_begin(j + 1),
-        [&](int64_t in_off, int64_t out_off, int64_t count) {
-          if (lk.quantized) {
-            quantize_run(in_base + in_off, layout.in.inner, out_base + out_off,
-                         layout.out.inner, count, lk);
-          } else {
-            copy_run(in_base + in_off, layout.in.inner, out_base + out_off,
-                     layout.out.inner, count);
-          }
-        });
+                  const QuantizationParams& params) {
+  parallel_units(split, [&](int64_t begin, int64_t end) {
+    SliceLookupBuilder<T> builder(params);
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t s = u / split.chunks, j = u % split.chunks;
+      const int64_t n = s / channels, c = s % channels;
+      const T* in_base = in + n * layout.in.sample + c * layout.in.channel;
+      T* out_base = out + n * layout.out.sample + c * layout.out.channel;
+      const int64_t first = split.chunk_begin(j),
+                    last = split.chunk_begin(j + 1);
+      const SliceLookup<T>& lk = builder.build(s, split.slice_size);
+      layout.for_each_run(
+          first, last, [&](int64_t in_off, int64_t out_off, int64_t count) {
+            if (lk.quantized) {
+              quantize_run(in_base + in_off, layout.in.inner,
+                           out_base + out_off, layout.out.inner, count, lk);
+            } else {
+              copy_run(in_base + in_off, layout.in.inner, out_base + out_off,
+                       layout.out.inner, count);
+            }
+          });
+    }
   });
 }
 
@@ -138,13 +144,7 @@ QuantizationParams quantize_views(
   QuantizationParams params =
       detail::make_params(std::move(min_max.first), std::move(min_max.second),
                           key, options, in_v.scalar_type());
-  SliceLookupTable<T> lookups(params);
-  const int64_t rmax = params.proxies.size(2);
-  at::parallel_for(0, split.slices, std::max<int64_t>(1, 4096 / (rmax + 1)),
-                   [&](int64_t b, int64_t e) {
-                     for (int64_t s = b; s < e; ++s) lookups.build(s);
-                   });
-  write_slices(in, out, layout, split, channels, lookups);
+  write_slices(in, out, layout, split, channels, params);
   return params;
 }
 

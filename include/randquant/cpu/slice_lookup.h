@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// Per-slice lookup structures of the CPU kernel, prepared once per slice
-/// from the call's parameters: cut points with a +inf sentinel, the bucket
-/// hints for many regions, and for one-byte dtypes a 256-entry table of the
-/// output of every possible byte.
+/// Per-slice lookup structures of the CPU write pass, built into scratch
+/// memory owned by one thread just before the slice is written (so they are
+/// hot in cache and memory stays O(threads * R)): cut points with a +inf
+/// sentinel, the bucket table for many regions, and for one-byte dtypes a
+/// 256-entry table of the output of every possible byte.
 
 #include <ATen/ATen.h>
 
@@ -22,24 +23,35 @@ namespace randquant {
 namespace cpu {
 
 /// Up to this many cut points the kernels count comparisons branch-free;
-/// above it they use the bucket hints.
+/// above it they use the bucket table.
 constexpr int kSmallCuts = 7;
 
 /// Whether T is looked up through a 256-entry byte table.
 template <typename T>
 constexpr bool kByteTable = sizeof(T) == 1 && std::is_integral<T>::value;
 
+/// NaN with payload k: marks a float bucket that holds a cut point and
+/// carries its first candidate region (k < 2^22).
+inline float nan_boxed_region(int32_t k) {
+  const uint32_t bits = 0x7FC00000u | static_cast<uint32_t>(k);
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
 /// Everything the write pass needs for one slice.
 template <typename T>
 struct SliceLookup {
   using A = core::acc_type<T>;
-  bool quantized = false;      ///< false: copy the slice unchanged
-  int n_cuts = 0;              ///< R - 1
-  const A* cuts = nullptr;     ///< n_cuts sorted cut points, then +inf
-  const T* proxies = nullptr;  ///< R proxies (padded to >= 8)
-  core::BucketMap<A> map{};    ///< value -> bucket (when n_cuts > kSmallCuts)
-  const int32_t* hints = nullptr;  ///< bucket -> first candidate region
-  const T* byte_table = nullptr;   ///< one-byte dtypes: output of each byte
+  bool quantized = false;          ///< false: copy the slice unchanged
+  int n_cuts = 0;                  ///< R - 1
+  const A* cuts = nullptr;         ///< n_cuts sorted cut points, then +inf
+  const T* proxies = nullptr;      ///< R proxies (padded to >= 8)
+  core::BucketMap<A> map{};        ///< value -> bucket (n_cuts > kSmallCuts)
+  const int32_t* hints = nullptr;  ///< bucket -> region or ~first candidate
+  /// float32 only: bucket -> proxy, or NaN-boxed first candidate region.
+  const float* bucket_values = nullptr;
+  const T* byte_table = nullptr;  ///< one-byte dtypes: output of each byte
 
   /// Region of a finite value.
   int region(A v) const {
@@ -48,80 +60,95 @@ struct SliceLookup {
       for (int k = 0; k < kSmallCuts; ++k) r += !(v < cuts[k]);
       return r;
     }
-    return core::region_with_hints(map, hints, cuts, v);
+    if (hints != nullptr) return core::region_with_hints(map, hints, cuts, v);
+    return core::region_of(cuts, n_cuts, v);
   }
 };
 
-/// Storage and construction of the SliceLookup of every slice.
+/// Scratch memory of one thread, reused from slice to slice.
 template <typename T>
-class SliceLookupTable {
+class SliceLookupBuilder {
  public:
   using A = core::acc_type<T>;
 
-  /// Lookups for every slice of `params` (CPU tensors of one call).
-  explicit SliceLookupTable(const QuantizationParams& params)
-      : slices_(params.regions.numel()),
-        rmax_(params.proxies.size(2)),
-        cut_stride_(std::max<int64_t>(rmax_, kSmallCuts + 1)),
-        proxy_stride_(std::max<int64_t>(rmax_, 8)),
-        buckets_(rmax_ - 1 > kSmallCuts ? core::kHintBucketsPerRegion * rmax_
-                                        : 0),
-        cuts_(slices_ * cut_stride_),
-        proxies_(slices_ * proxy_stride_),
-        hints_(slices_ * buckets_),
-        bytes_(kByteTable<T> ? slices_ * 256 : 0),
-        lookups_(slices_),
-        params_(params) {}
+  /// A builder for the slices of `params` (CPU tensors of one call).
+  explicit SliceLookupBuilder(const QuantizationParams& params)
+      : params_(params), rmax_(params.proxies.size(2)) {
+    cuts_.resize(std::max<int64_t>(rmax_, kSmallCuts + 1));
+    proxies_.resize(std::max<int64_t>(rmax_, 8));
+    if (kByteTable<T>) bytes_.resize(256);
+  }
 
-  /// Builds the lookup of slice s (thread-safe across distinct s).
-  void build(int64_t s) {
-    SliceLookup<T>& lk = lookups_[s];
+  /// The lookup of slice s of `elements` elements (more elements pay for a
+  /// finer bucket table). Valid until the next build() of another slice;
+  /// building the same slice again (its next chunk) reuses it.
+  const SliceLookup<T>& build(int64_t s, int64_t elements) {
+    if (s == built_slice_) return lookup_;
+    built_slice_ = s;
+    lookup_ = make(s, elements);
+    return lookup_;
+  }
+
+ private:
+  SliceLookup<T> make(int64_t s, int64_t elements) {
+    SliceLookup<T> lk;
     lk.quantized = params_.quantized.data_ptr<bool>()[s];
-    if (!lk.quantized) return;
+    if (!lk.quantized) return lk;
     const int regions =
         static_cast<int>(params_.regions.data_ptr<int64_t>()[s]);
     const A* src_cuts = params_.cuts.data_ptr<A>() + s * (rmax_ - 1);
     const T* src_proxies = params_.proxies.data_ptr<T>() + s * rmax_;
-    A* cuts = cuts_.data() + s * cut_stride_;
-    T* proxies = proxies_.data() + s * proxy_stride_;
-    const A inf = std::numeric_limits<A>::infinity();
-    std::fill(cuts, cuts + cut_stride_, inf);
-    std::copy(src_cuts, src_cuts + (regions - 1), cuts);
-    std::fill(proxies, proxies + proxy_stride_, T(0));
-    std::copy(src_proxies, src_proxies + regions, proxies);
+    std::fill(cuts_.begin(), cuts_.end(), std::numeric_limits<A>::infinity());
+    std::copy(src_cuts, src_cuts + (regions - 1), cuts_.begin());
+    std::fill(proxies_.begin(), proxies_.end(), T(0));
+    std::copy(src_proxies, src_proxies + regions, proxies_.begin());
     lk.n_cuts = regions - 1;
-    lk.cuts = cuts;
-    lk.proxies = proxies;
-    if (lk.n_cuts > kSmallCuts) {
-      const A lo = params_.lo.data_ptr<A>()[s];
-      const A hi = params_.hi.data_ptr<A>()[s];
-      lk.map = core::BucketMap<A>::make(lo, hi, static_cast<int>(buckets_));
-      int32_t* hints = hints_.data() + s * buckets_;
-      core::build_region_hints(lk.map, cuts, lk.n_cuts, hints);
-      lk.hints = hints;
-    }
+    lk.cuts = cuts_.data();
+    lk.proxies = proxies_.data();
+    if (lk.n_cuts > kSmallCuts && !kByteTable<T>)
+      build_buckets(s, elements, &lk);
     if constexpr (kByteTable<T>) {
-      T* table = bytes_.data() + s * 256;
       for (int b = 0; b < 256; ++b) {
         const T value = static_cast<T>(static_cast<uint8_t>(b));
-        table[static_cast<uint8_t>(value)] =
-            proxies[lk.region(static_cast<A>(value))];
+        bytes_[b] = proxies_[lk.region(static_cast<A>(value))];
       }
-      lk.byte_table = table;
+      lk.byte_table = bytes_.data();
+    }
+    return lk;
+  }
+
+  /// Bucket table: 4 to 64 buckets per region, at most one per four
+  /// elements written, so building it never dominates.
+  void build_buckets(int64_t s, int64_t elements, SliceLookup<T>* lk) {
+    const int64_t regions = lk->n_cuts + 1;
+    const int64_t buckets =
+        std::max<int64_t>(core::kHintBucketsPerRegion * regions,
+                          std::min<int64_t>(64 * regions, elements / 4));
+    hints_.resize(buckets);
+    const A lo = params_.lo.data_ptr<A>()[s];
+    const A hi = params_.hi.data_ptr<A>()[s];
+    lk->map = core::BucketMap<A>::make(lo, hi, static_cast<int>(buckets));
+    core::build_region_hints(lk->map, cuts_.data(), lk->n_cuts, hints_.data());
+    lk->hints = hints_.data();
+    if constexpr (std::is_same<T, float>::value) {
+      values_.resize(buckets);
+      for (int64_t b = 0; b < buckets; ++b) {
+        const int32_t e = hints_[b];
+        values_[b] = e >= 0 ? proxies_[e] : nan_boxed_region(~e);
+      }
+      lk->bucket_values = values_.data();
     }
   }
 
-  /// The lookup of slice s (after build(s)).
-  const SliceLookup<T>& operator[](int64_t s) const { return lookups_[s]; }
-
- private:
-  int64_t slices_, rmax_, cut_stride_, proxy_stride_, buckets_;
+  const QuantizationParams& params_;
+  int64_t rmax_;
+  int64_t built_slice_ = -1;
+  SliceLookup<T> lookup_;
   std::vector<A> cuts_;
   std::vector<T> proxies_;
   std::vector<int32_t> hints_;
+  std::vector<float> values_;
   std::vector<T> bytes_;
-  std::vector<SliceLookup<T>> lookups_;
-  const QuantizationParams& params_;
 };
 
 }  // namespace cpu

@@ -1,0 +1,241 @@
+#pragma once
+/// \file
+/// AVX2 loops for contiguous float32 and uint8 runs. Compiled with
+/// function-level target attributes, so the including translation unit needs
+/// no -mavx2; callers check avx2::available() at run time. Every loop gives
+/// bit for bit what the portable loop gives (same comparisons, same lookup).
+
+#if (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define RANDQUANT_HAS_AVX2_PATH 1
+#include <immintrin.h>
+#else
+#define RANDQUANT_HAS_AVX2_PATH 0
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "randquant/cpu/scalar_runs.h"
+#include "randquant/cpu/slice_lookup.h"
+
+namespace randquant {
+namespace cpu {
+namespace avx2 {
+
+#if RANDQUANT_HAS_AVX2_PATH
+
+/// Whether this CPU runs the AVX2 + FMA loops (checked once).
+inline bool available() {
+  static const bool ok =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+#define RANDQUANT_AVX2 __attribute__((target("avx2,fma")))
+
+/// All-ones lanes where v is finite (v - v == 0 fails for NaN and +-Inf).
+RANDQUANT_AVX2 inline __m256 finite_mask(__m256 v) {
+  return _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ);
+}
+
+/// Horizontal min and max of 8 lanes.
+RANDQUANT_AVX2 inline void reduce_min_max(__m256 lo8, __m256 hi8, float* lo,
+                                          float* hi) {
+  alignas(32) float l[8], h[8];
+  _mm256_store_ps(l, lo8);
+  _mm256_store_ps(h, hi8);
+  for (int i = 0; i < 8; ++i) {
+    *lo = l[i] < *lo ? l[i] : *lo;
+    *hi = h[i] > *hi ? h[i] : *hi;
+  }
+}
+
+/// Running min/max of the finite values of a contiguous float run.
+RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t n, float* lo,
+                                       float* hi) {
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256 neg_inf =
+      _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 lo_a = inf, lo_b = inf, hi_a = neg_inf, hi_b = neg_inf;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a = _mm256_loadu_ps(in + i);
+    const __m256 b = _mm256_loadu_ps(in + i + 8);
+    const __m256 fa = finite_mask(a), fb = finite_mask(b);
+    lo_a = _mm256_min_ps(lo_a, _mm256_blendv_ps(inf, a, fa));
+    hi_a = _mm256_max_ps(hi_a, _mm256_blendv_ps(neg_inf, a, fa));
+    lo_b = _mm256_min_ps(lo_b, _mm256_blendv_ps(inf, b, fb));
+    hi_b = _mm256_max_ps(hi_b, _mm256_blendv_ps(neg_inf, b, fb));
+  }
+  reduce_min_max(_mm256_min_ps(lo_a, lo_b), _mm256_max_ps(hi_a, hi_b), lo, hi);
+  min_max_run_scalar(in + i, 1, n - i, lo, hi);
+}
+
+/// Running min/max of a contiguous uint8 run.
+RANDQUANT_AVX2 inline void min_max_u8(const uint8_t* in, int64_t n, float* lo,
+                                      float* hi) {
+  __m256i lo32 = _mm256_set1_epi8(static_cast<char>(0xFF));
+  __m256i hi32 = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    lo32 = _mm256_min_epu8(lo32, v);
+    hi32 = _mm256_max_epu8(hi32, v);
+  }
+  alignas(32) uint8_t l[32], h[32];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(l), lo32);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(h), hi32);
+  uint8_t mn = 255, mx = 0;
+  for (int k = 0; k < 32; ++k) {
+    mn = l[k] < mn ? l[k] : mn;
+    mx = h[k] > mx ? h[k] : mx;
+  }
+  if (i > 0) {
+    *lo = mn < *lo ? mn : *lo;
+    *hi = mx > *hi ? mx : *hi;
+  }
+  min_max_run_scalar(in + i, 1, n - i, lo, hi);
+}
+
+/// Contiguous float run, at most 7 cut points: count cut points <= v with
+/// seven compares, then an 8-entry in-register table lookup.
+RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
+                                              int64_t n,
+                                              const SliceLookup<float>& lk) {
+  __m256 cut[kSmallCuts];
+  for (int k = 0; k < kSmallCuts; ++k) cut[k] = _mm256_set1_ps(lk.cuts[k]);
+  const __m256 table = _mm256_loadu_ps(lk.proxies);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(in + i);
+    __m256i region = _mm256_setzero_si256();
+    for (int k = 0; k < kSmallCuts; ++k) {
+      region = _mm256_sub_epi32(
+          region, _mm256_castps_si256(_mm256_cmp_ps(v, cut[k], _CMP_GE_OQ)));
+    }
+    const __m256 q = _mm256_permutevar8x32_ps(table, region);
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, q, finite_mask(v)));
+  }
+  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+}
+
+/// Contiguous float run, many cut points: one gather from the bucket table
+/// gives the proxy for lanes whose bucket holds no cut point; the few lanes
+/// whose bucket does (a NaN-boxed start region) finish with exact scalar
+/// comparisons, cheaper than more gathers.
+RANDQUANT_AVX2 inline void quantize_f32_buckets(const float* in, float* out,
+                                                int64_t n,
+                                                const SliceLookup<float>& lk) {
+  const __m256 lo = _mm256_set1_ps(lk.map.lo);
+  const __m256 scale = _mm256_set1_ps(lk.map.scale);
+  const __m256 last = _mm256_set1_ps(static_cast<float>(lk.map.buckets - 1));
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(in + i);
+    const __m256 finite = finite_mask(v);
+    // Same bucket as BucketMap::operator(): NaN and f <= 0 give 0 (max
+    // returns its second operand for NaN), f >= buckets gives buckets - 1.
+    const __m256 f = _mm256_min_ps(
+        _mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(v, lo), scale), zero), last);
+    __m256 q = _mm256_i32gather_ps(lk.bucket_values, _mm256_cvttps_epi32(f), 4);
+    const int unsure = _mm256_movemask_ps(
+        _mm256_and_ps(_mm256_cmp_ps(q, q, _CMP_UNORD_Q), finite));
+    if (unsure != 0) {  // rare: finish those lanes one by one
+      alignas(32) float lane_v[8], lane_q[8];
+      _mm256_store_ps(lane_v, v);
+      _mm256_store_ps(lane_q, q);
+      for (int m = unsure; m != 0; m &= m - 1) {
+        const int lane = __builtin_ctz(static_cast<unsigned>(m));
+        uint32_t bits;
+        std::memcpy(&bits, &lane_q[lane], sizeof(bits));
+        int k = static_cast<int>(bits & 0x003FFFFFu);
+        while (!(lane_v[lane] < lk.cuts[k])) ++k;
+        lane_q[lane] = lk.proxies[k];
+      }
+      q = _mm256_load_ps(lane_q);
+    }
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, q, finite));
+  }
+  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+}
+
+/// Contiguous uint8 run: the slice's 256-entry byte table applied with 16
+/// in-register shuffles (one per high nibble), 32 bytes at a time.
+RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
+                                             int64_t n,
+                                             const SliceLookup<uint8_t>& lk) {
+  __m256i table[16];
+  for (int h = 0; h < 16; ++h) {
+    table[h] = _mm256_broadcastsi128_si256(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(lk.byte_table + 16 * h)));
+  }
+  const __m256i low_nibble = _mm256_set1_epi8(0x0F);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    const __m256i lo = _mm256_and_si256(v, low_nibble);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble);
+    __m256i result = _mm256_shuffle_epi8(table[0], lo);
+    for (int h = 1; h < 16; ++h) {
+      const __m256i here =
+          _mm256_cmpeq_epi8(hi, _mm256_set1_epi8(static_cast<char>(h)));
+      result =
+          _mm256_blendv_epi8(result, _mm256_shuffle_epi8(table[h], lo), here);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), result);
+  }
+  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+}
+
+/// Contiguous uint8 run with at most 15 cut points: v >= cut is v >=
+/// ceil(cut) for integers, so count those with byte compares and look the
+/// proxy up with one shuffle.
+RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
+                                             int64_t n,
+                                             const SliceLookup<uint8_t>& lk) {
+  constexpr int kMaxCuts = 15;
+  __m256i threshold[kMaxCuts];
+  alignas(16) uint8_t proxies[16] = {};
+  const int n_cuts = lk.n_cuts;
+  for (int k = 0; k < n_cuts; ++k) {
+    // Cut points lie in [lo, hi] within [0, 255], so ceil() fits a byte.
+    threshold[k] = _mm256_set1_epi8(
+        static_cast<char>(static_cast<uint8_t>(std::ceil(lk.cuts[k]))));
+  }
+  for (int j = 0; j <= n_cuts; ++j) proxies[j] = lk.proxies[j];
+  const __m256i table = _mm256_broadcastsi128_si256(
+      _mm_load_si128(reinterpret_cast<const __m128i*>(proxies)));
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    __m256i region = _mm256_setzero_si256();
+    for (int k = 0; k < n_cuts; ++k) {
+      const __m256i at_or_above =
+          _mm256_cmpeq_epi8(_mm256_max_epu8(v, threshold[k]), v);
+      region = _mm256_sub_epi8(region, at_or_above);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_shuffle_epi8(table, region));
+  }
+  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+}
+
+#undef RANDQUANT_AVX2
+
+#else  // no AVX2 path on this compiler or architecture
+
+/// The AVX2 loops are not compiled in.
+inline bool available() { return false; }
+
+#endif  // RANDQUANT_HAS_AVX2_PATH
+
+}  // namespace avx2
+}  // namespace cpu
+}  // namespace randquant
