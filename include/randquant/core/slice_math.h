@@ -8,6 +8,7 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -106,6 +107,18 @@ RQ_INLINE void heap_sort(A* a, int n) {
   }
 }
 
+/// Sorts n values ascending. Sorting only permutes values, so every correct
+/// sort gives the same array: the host uses std::sort (fast, branchy), a
+/// device thread the allocation-free heap sort.
+template <typename A>
+RQ_INLINE void sort_ascending(A* a, int n) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  heap_sort(a, n);
+#else
+  std::sort(a, a + n);
+#endif
+}
+
 /// What the per-slice math needs from the options.
 struct SliceConfig {
   int regions;        ///< R, or the low end of R's range
@@ -156,7 +169,7 @@ RQ_INLINE int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
                     : static_cast<A>(k + 1) / static_cast<A>(regions);
     cuts[k] = lerp_inside(lo, hi, t);
   }
-  heap_sort(cuts, regions - 1);
+  sort_ascending(cuts, regions - 1);
   for (int j = 0; j < regions; ++j) {
     const A left = j == 0 ? lo : cuts[j - 1];
     const A right = j == regions - 1 ? hi : cuts[j];

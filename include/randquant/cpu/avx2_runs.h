@@ -123,43 +123,66 @@ RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
   quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
 }
 
+/// Bucket of 8 values, as BucketMap::operator(): NaN and f <= 0 give 0
+/// (max returns its second operand for NaN), f >= buckets gives buckets - 1.
+RANDQUANT_AVX2 inline __m256i bucket_of(__m256 v, __m256 lo, __m256 scale,
+                                        __m256 last) {
+  return _mm256_cvttps_epi32(
+      _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(v, lo), scale),
+                                  _mm256_setzero_ps()),
+                    last));
+}
+
+/// Lanes in `unsure` hold a NaN-boxed start region (their bucket holds a cut
+/// point): finish them with exact scalar comparisons, which is cheaper than
+/// more gathers for the few lanes concerned.
+RANDQUANT_AVX2 inline __m256 finish_unsure_lanes(__m256 v, __m256 q, int unsure,
+                                                 const SliceLookup<float>& lk) {
+  alignas(32) float lane_v[8], lane_q[8];
+  _mm256_store_ps(lane_v, v);
+  _mm256_store_ps(lane_q, q);
+  for (int m = unsure; m != 0; m &= m - 1) {
+    const int lane = __builtin_ctz(static_cast<unsigned>(m));
+    uint32_t bits;
+    std::memcpy(&bits, &lane_q[lane], sizeof(bits));
+    int k = static_cast<int>(bits & 0x003FFFFFu);
+    while (!(lane_v[lane] < lk.cuts[k])) ++k;
+    lane_q[lane] = lk.proxies[k];
+  }
+  return _mm256_load_ps(lane_q);
+}
+
+/// Lanes of q that are NaN (unsure) where v is finite, as a bit mask.
+RANDQUANT_AVX2 inline int unsure_lanes(__m256 q, __m256 finite) {
+  return _mm256_movemask_ps(
+      _mm256_and_ps(_mm256_cmp_ps(q, q, _CMP_UNORD_Q), finite));
+}
+
 /// Contiguous float run, many cut points: one gather from the bucket table
-/// gives the proxy for lanes whose bucket holds no cut point; the few lanes
-/// whose bucket does (a NaN-boxed start region) finish with exact scalar
-/// comparisons, cheaper than more gathers.
+/// gives the proxy for lanes whose bucket holds no cut point. Two vectors
+/// per step keep two gathers in flight.
 RANDQUANT_AVX2 inline void quantize_f32_buckets(const float* in, float* out,
                                                 int64_t n,
                                                 const SliceLookup<float>& lk) {
   const __m256 lo = _mm256_set1_ps(lk.map.lo);
   const __m256 scale = _mm256_set1_ps(lk.map.scale);
   const __m256 last = _mm256_set1_ps(static_cast<float>(lk.map.buckets - 1));
-  const __m256 zero = _mm256_setzero_ps();
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(in + i);
-    const __m256 finite = finite_mask(v);
-    // Same bucket as BucketMap::operator(): NaN and f <= 0 give 0 (max
-    // returns its second operand for NaN), f >= buckets gives buckets - 1.
-    const __m256 f = _mm256_min_ps(
-        _mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(v, lo), scale), zero), last);
-    __m256 q = _mm256_i32gather_ps(lk.bucket_values, _mm256_cvttps_epi32(f), 4);
-    const int unsure = _mm256_movemask_ps(
-        _mm256_and_ps(_mm256_cmp_ps(q, q, _CMP_UNORD_Q), finite));
-    if (unsure != 0) {  // rare: finish those lanes one by one
-      alignas(32) float lane_v[8], lane_q[8];
-      _mm256_store_ps(lane_v, v);
-      _mm256_store_ps(lane_q, q);
-      for (int m = unsure; m != 0; m &= m - 1) {
-        const int lane = __builtin_ctz(static_cast<unsigned>(m));
-        uint32_t bits;
-        std::memcpy(&bits, &lane_q[lane], sizeof(bits));
-        int k = static_cast<int>(bits & 0x003FFFFFu);
-        while (!(lane_v[lane] < lk.cuts[k])) ++k;
-        lane_q[lane] = lk.proxies[k];
-      }
-      q = _mm256_load_ps(lane_q);
+  for (; i + 16 <= n; i += 16) {
+    const __m256 va = _mm256_loadu_ps(in + i);
+    const __m256 vb = _mm256_loadu_ps(in + i + 8);
+    const __m256 fa = finite_mask(va), fb = finite_mask(vb);
+    __m256 qa = _mm256_i32gather_ps(lk.bucket_values,
+                                    bucket_of(va, lo, scale, last), 4);
+    __m256 qb = _mm256_i32gather_ps(lk.bucket_values,
+                                    bucket_of(vb, lo, scale, last), 4);
+    const int ua = unsure_lanes(qa, fa), ub = unsure_lanes(qb, fb);
+    if ((ua | ub) != 0) {
+      if (ua != 0) qa = finish_unsure_lanes(va, qa, ua, lk);
+      if (ub != 0) qb = finish_unsure_lanes(vb, qb, ub, lk);
     }
-    _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, q, finite));
+    _mm256_storeu_ps(out + i, _mm256_blendv_ps(va, qa, fa));
+    _mm256_storeu_ps(out + i + 8, _mm256_blendv_ps(vb, qb, fb));
   }
   quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
 }
