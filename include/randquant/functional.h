@@ -38,6 +38,31 @@ inline QuantizationParams composite_params(
                      options, x.scalar_type());
 }
 
+/// The composite path end to end: ATen min/max, shared per-slice math,
+/// ATen searchsorted + gather.
+inline at::Tensor composite_quantize(
+    const at::Tensor& x, const Geometry& g,
+    const RandomizedQuantizationOptions& options, uint64_t key) {
+  return composite_apply(x, g, composite_params(x, g, options, key));
+}
+
+/// What every entry point does first: check the arguments, then draw the
+/// call's key (one per call, also for empty inputs).
+struct CallSetup {
+  Geometry geometry;  ///< where the slices are
+  uint64_t key;       ///< the call's Philox key
+};
+
+/// Checks x, the options and the generator; draws the key.
+inline CallSetup setup_call(const at::Tensor& x,
+                            const RandomizedQuantizationOptions& options,
+                            const c10::optional<at::Generator>& generator,
+                            const char* fn) {
+  const Geometry g = check_inputs(x, options, fn);
+  check_generator(generator, fn);
+  return CallSetup{g, draw_key(generator)};
+}
+
 }  // namespace detail
 
 /// Randomized Quantization (Wu et al., ICCV 2023) of x: every slice (sample
@@ -50,9 +75,7 @@ inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize";
-  const detail::Geometry g = detail::check_inputs(x, options, fn);
-  detail::check_generator(generator, fn);
-  const uint64_t key = detail::draw_key(generator);
+  const auto [g, key] = detail::setup_call(x, options, generator, fn);
   at::NoGradGuard no_grad;
   if (x.numel() == 0) return at::empty_like(x);
   if (x.device().is_cpu()) {
@@ -60,8 +83,7 @@ inline at::Tensor randomized_quantize(
                                                              key);
   }
   // No fused kernel for this device in this build: the composite path.
-  return detail::composite_apply(x, g,
-                                 detail::composite_params(x, g, options, key));
+  return detail::composite_quantize(x, g, options, key);
 }
 
 /// The parameters randomized_quantize() would use for x with the generator
@@ -72,9 +94,7 @@ inline QuantizationParams quantization_params(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "quantization_params";
-  const detail::Geometry g = detail::check_inputs(x, options, fn);
-  detail::check_generator(generator, fn);
-  const uint64_t key = detail::draw_key(generator);
+  const auto [g, key] = detail::setup_call(x, options, generator, fn);
   at::NoGradGuard no_grad;
   return detail::composite_params(x, g, options, key);
 }
@@ -111,13 +131,10 @@ inline at::Tensor randomized_quantize_composite(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize_composite";
-  const detail::Geometry g = detail::check_inputs(x, options, fn);
-  detail::check_generator(generator, fn);
-  const uint64_t key = detail::draw_key(generator);
+  const auto [g, key] = detail::setup_call(x, options, generator, fn);
   at::NoGradGuard no_grad;
   if (x.numel() == 0) return at::empty_like(x);
-  return detail::composite_apply(x, g,
-                                 detail::composite_params(x, g, options, key));
+  return detail::composite_quantize(x, g, options, key);
 }
 
 }  // namespace randquant
