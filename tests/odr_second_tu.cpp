@@ -1,5 +1,6 @@
 // A second translation unit that includes every public header: if a header
 // defined a non-inline function or variable, the test binary would not link.
+#include "randquant/autograd.h"
 #include "randquant/composite.h"
 #include "randquant/core/enums.h"
 #include "randquant/core/philox.h"
@@ -7,9 +8,11 @@
 #include "randquant/core/slice_math.h"
 #include "randquant/cpu/kernel.h"
 #include "randquant/functional.h"
+#include "randquant/nn.h"
 #include "randquant/options.h"
 #include "randquant/params.h"
 #include "randquant/randquant.h"
+#include "randquant/transforms.h"
 
 /// Distinct values of a Uniform/Middle R = 4 quantization of a ramp.
 int quantize_in_second_tu() {

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Optional.h>
 
+#include "randquant/autograd.h"
 #include "randquant/composite.h"
 #include "randquant/cpu/kernel.h"
 #include "randquant/detail/generator.h"
@@ -68,22 +69,27 @@ inline CallSetup setup_call(const at::Tensor& x,
 /// Randomized Quantization (Wu et al., ICCV 2023) of x: every slice (sample
 /// x channel) goes through its own random quantizer. Returns a new tensor of
 /// x's shape, dtype and device; x is not modified. The output carries no
-/// gradient. Draws one key from `generator` (default: the default CPU
-/// generator), so the same generator state gives the same output.
-/// Throws c10::Error on invalid options or input (see README).
+/// gradient, unless options.straight_through(): then backward passes the
+/// incoming gradient to x unchanged. Draws one key from `generator` (default:
+/// the default CPU generator), so the same generator state gives the same
+/// output. Throws c10::Error on invalid options or input (see README).
 inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);
-  at::NoGradGuard no_grad;
-  if (x.numel() == 0) return at::empty_like(x);
-  if (x.device().is_cpu()) {
-    return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, g, options,
-                                                             key);
+  at::Tensor q;
+  {
+    at::NoGradGuard no_grad;
+    if (x.numel() == 0) {
+      q = at::empty_like(x);
+    } else if (x.device().is_cpu()) {
+      q = RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, g, options, key);
+    } else {  // no fused kernel for this device in this build
+      q = detail::composite_quantize(x, g, options, key);
+    }
   }
-  // No fused kernel for this device in this build: the composite path.
-  return detail::composite_quantize(x, g, options, key);
+  return options.straight_through() ? detail::attach_straight_through(x, q) : q;
 }
 
 /// The parameters randomized_quantize() would use for x with the generator
@@ -132,9 +138,13 @@ inline at::Tensor randomized_quantize_composite(
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize_composite";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);
-  at::NoGradGuard no_grad;
-  if (x.numel() == 0) return at::empty_like(x);
-  return detail::composite_quantize(x, g, options, key);
+  at::Tensor q;
+  {
+    at::NoGradGuard no_grad;
+    q = x.numel() == 0 ? at::empty_like(x)
+                       : detail::composite_quantize(x, g, options, key);
+  }
+  return options.straight_through() ? detail::attach_straight_through(x, q) : q;
 }
 
 }  // namespace randquant

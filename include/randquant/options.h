@@ -35,6 +35,10 @@ struct RandomizedQuantizationOptions {
   /// Channel dimension counted within one sample (default 0; negative counts
   /// from the end): 0 for (N,C,H,W), -1 for (N,P,3) point clouds.
   TORCH_ARG(int64_t, channel_dim) = 0;
+  /// false (default): the output carries no gradient to x (an augmentation).
+  /// true: backward hands the incoming gradient to x unchanged, so the op
+  /// can augment intermediate activations of a network being trained.
+  TORCH_ARG(bool, straight_through) = false;
 };
 
 /// Prints `InsideRandom`, `Middle` or `Zeros`.
@@ -59,6 +63,18 @@ inline std::ostream& operator<<(std::ostream& os, Spacing spacing) {
       return os << "Uniform";
   }
   return os << "Spacing(" << static_cast<int>(spacing) << ")";
+}
+
+/// Prints the options as `regions=8, max_regions=0, ...` (module
+/// pretty_print, error messages).
+inline std::ostream& operator<<(std::ostream& os,
+                                const RandomizedQuantizationOptions& o) {
+  return os << "regions=" << o.regions() << ", max_regions=" << o.max_regions()
+            << ", collapse=" << o.collapse() << ", spacing=" << o.spacing()
+            << ", p=" << o.p()
+            << ", batched=" << (o.batched() ? "true" : "false")
+            << ", channel_dim=" << o.channel_dim() << ", straight_through="
+            << (o.straight_through() ? "true" : "false");
 }
 
 }  // namespace randquant

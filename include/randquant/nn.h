@@ -1,0 +1,72 @@
+#pragma once
+/// \file
+/// randquant::RandomizedQuantization: the op as a torch::nn module. Like
+/// Dropout, it augments in training mode and is the identity in eval mode.
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include <ostream>
+
+#include "randquant/detail/geometry.h"
+#include "randquant/functional.h"
+#include "randquant/options.h"
+
+namespace randquant {
+
+/// Randomized Quantization as a module: forward(x) is randomized_quantize(x,
+/// options, generator) in training mode and returns x itself in eval mode.
+/// It has no parameters or buffers. Use RandomizedQuantization (the
+/// ModuleHolder) rather than this Impl directly.
+class RandomizedQuantizationImpl
+    : public torch::nn::Cloneable<RandomizedQuantizationImpl> {
+ public:
+  /// A module with R = `regions` and default options otherwise.
+  explicit RandomizedQuantizationImpl(int64_t regions = 8)
+      : RandomizedQuantizationImpl(RandomizedQuantizationOptions(regions)) {}
+
+  /// A module with the given options (checked here, so a bad option fails
+  /// at construction).
+  explicit RandomizedQuantizationImpl(
+      const RandomizedQuantizationOptions& options_)
+      : options(options_) {
+    reset();
+  }
+
+  /// Checks the options (Cloneable calls it after copying, too).
+  void reset() override {
+    detail::check_options(options, "RandomizedQuantization");
+  }
+
+  /// Quantized x in training mode, x in eval mode.
+  at::Tensor forward(const at::Tensor& x) {
+    if (!is_training()) return x;
+    return randomized_quantize(x, options, generator_);
+  }
+
+  /// Draw from `generator` instead of the default CPU generator. Clones
+  /// share it (at::Generator is a handle; draws lock its mutex).
+  void set_generator(at::Generator generator) {
+    generator_ = std::move(generator);
+  }
+
+  /// The generator set by set_generator(), if any.
+  const c10::optional<at::Generator>& generator() const { return generator_; }
+
+  /// Prints `randquant::RandomizedQuantization(regions=8, ...)`.
+  void pretty_print(std::ostream& stream) const override {
+    stream << "randquant::RandomizedQuantization(" << options << ")";
+  }
+
+  /// The options; changes apply to the next forward().
+  RandomizedQuantizationOptions options;
+
+ private:
+  c10::optional<at::Generator> generator_;
+};
+
+/// Module holder of RandomizedQuantizationImpl (shared-pointer semantics,
+/// as every torch::nn module).
+TORCH_MODULE(RandomizedQuantization);
+
+}  // namespace randquant

@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// torch::data transforms. RandomizedQuantize quantizes one example (one
+/// sample: unbatched semantics) and goes before Stack<>();
+/// BatchRandomizedQuantize stacks a batch and quantizes it in one call
+/// (batched semantics) and replaces Stack<>().
+
+#include <torch/data/example.h>
+#include <torch/data/transforms/base.h>
+#include <torch/data/transforms/tensor.h>
+
+#include <utility>
+#include <vector>
+
+#include "randquant/detail/geometry.h"
+#include "randquant/functional.h"
+#include "randquant/options.h"
+
+namespace randquant {
+namespace transforms {
+
+/// Per-example transform: randomized_quantize() of each example's data as
+/// one sample (options.batched() is ignored: always false). Copies of the
+/// transform (one per DataLoader worker) draw from the same generator under
+/// its mutex, so workers never replay each other's stream.
+template <typename Target = at::Tensor>
+class RandomizedQuantize
+    : public torch::data::transforms::TensorTransform<Target> {
+ public:
+  /// Quantizes with the given options (default R = 8), drawing from
+  /// `generator` (default: the default CPU generator).
+  explicit RandomizedQuantize(
+      RandomizedQuantizationOptions options = {},
+      c10::optional<at::Generator> generator = c10::nullopt)
+      : options_(options.batched(false)), generator_(std::move(generator)) {
+    detail::check_options(options_, "transforms::RandomizedQuantize");
+  }
+
+  /// The quantized example data.
+  at::Tensor operator()(at::Tensor input) override {
+    return randomized_quantize(input, options_, generator_);
+  }
+
+  /// The options in use (batched() is false).
+  const RandomizedQuantizationOptions& options() const { return options_; }
+
+ private:
+  RandomizedQuantizationOptions options_;
+  c10::optional<at::Generator> generator_;
+};
+
+/// Batch transform used instead of Stack<>(): stacks the examples' data and
+/// targets, then quantizes the stacked data in one batched call (the fast
+/// path). options.batched() is ignored: always true.
+template <typename Target = at::Tensor>
+class BatchRandomizedQuantize
+    : public torch::data::transforms::BatchTransform<
+          std::vector<torch::data::Example<at::Tensor, Target>>,
+          torch::data::Example<at::Tensor, Target>> {
+ public:
+  /// One example of the batch.
+  using ExampleType = torch::data::Example<at::Tensor, Target>;
+
+  /// Quantizes with the given options (default R = 8), drawing from
+  /// `generator` (default: the default CPU generator).
+  explicit BatchRandomizedQuantize(
+      RandomizedQuantizationOptions options = {},
+      c10::optional<at::Generator> generator = c10::nullopt)
+      : options_(options.batched(true)), generator_(std::move(generator)) {
+    detail::check_options(options_, "transforms::BatchRandomizedQuantize");
+  }
+
+  /// Stacked and quantized data, stacked targets.
+  ExampleType apply_batch(std::vector<ExampleType> examples) override {
+    std::vector<at::Tensor> data, targets;
+    data.reserve(examples.size());
+    targets.reserve(examples.size());
+    for (auto& example : examples) {
+      data.push_back(std::move(example.data));
+      targets.push_back(std::move(example.target));
+    }
+    return {randomized_quantize(at::stack(data), options_, generator_),
+            at::stack(targets)};
+  }
+
+  /// The options in use (batched() is true).
+  const RandomizedQuantizationOptions& options() const { return options_; }
+
+ private:
+  RandomizedQuantizationOptions options_;
+  c10::optional<at::Generator> generator_;
+};
+
+}  // namespace transforms
+}  // namespace randquant

@@ -1,0 +1,226 @@
+// The module, the straight-through gradient and the dataset transforms.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "test_util.h"
+
+namespace rq = randquant;
+using rq::RandomizedQuantizationOptions;
+using rq_test::gen;
+
+TEST(Module, QuantizesInTrainingAndIsIdentityInEval) {
+  rq::RandomizedQuantization module(RandomizedQuantizationOptions(4));
+  const at::Tensor x = at::rand({2, 3, 8, 8});
+  EXPECT_TRUE(module->is_training());
+  const at::Tensor y = module(x);
+  EXPECT_FALSE(y.equal(x));
+  EXPECT_LE(std::get<0>(at::_unique(y[0][0])).numel(), 4);
+  module->eval();
+  const at::Tensor z = module(x);
+  EXPECT_TRUE(z.is_same(x)) << "eval mode returns the input itself";
+  module->train();
+  EXPECT_FALSE(module(x).equal(x));
+}
+
+TEST(Module, GeneratorMakesItReproducibleAndMatchesTheFunction) {
+  const at::Tensor x = at::rand({2, 3, 8, 8});
+  const auto options = RandomizedQuantizationOptions(6).max_regions(9);
+  rq::RandomizedQuantization module(options);
+  module->set_generator(gen(5));
+  const at::Tensor a = module(x);
+  EXPECT_TRUE(a.equal(rq::randomized_quantize(x, options, gen(5))));
+  module->set_generator(gen(5));
+  EXPECT_TRUE(module(x).equal(a));
+  EXPECT_TRUE(module->generator().has_value());
+}
+
+TEST(Module, ConstructionChecksOptionsAndPrettyPrints) {
+  EXPECT_THROW(rq::RandomizedQuantization(RandomizedQuantizationOptions(0)),
+               c10::Error);
+  EXPECT_THROW(rq::RandomizedQuantization(RandomizedQuantizationOptions().p(3)),
+               c10::Error);
+  rq::RandomizedQuantization module(
+      RandomizedQuantizationOptions(16).p(0.5).channel_dim(-1));
+  std::ostringstream os;
+  os << *module;
+  EXPECT_EQ(os.str(),
+            "randquant::RandomizedQuantization(regions=16, max_regions=0, "
+            "collapse=InsideRandom, spacing=Random, p=0.5, batched=true, "
+            "channel_dim=-1, straight_through=false)");
+  rq::RandomizedQuantization from_regions(3);
+  EXPECT_EQ(from_regions->options.regions(), 3);
+  EXPECT_TRUE(module->parameters().empty());
+}
+
+TEST(Module, CloneIsIndependent) {
+  rq::RandomizedQuantization module(RandomizedQuantizationOptions(4));
+  module->set_generator(gen(1));
+  auto copy = std::dynamic_pointer_cast<rq::RandomizedQuantizationImpl>(
+      module->clone());
+  ASSERT_NE(copy, nullptr);
+  ASSERT_NE(copy.get(), module.get());
+  copy->options.regions(2);
+  copy->eval();
+  EXPECT_EQ(module->options.regions(), 4);
+  EXPECT_TRUE(module->is_training());
+  const at::Tensor x = at::rand({2, 2, 16});
+  EXPECT_TRUE(copy->forward(x).is_same(x));
+  EXPECT_LE(std::get<0>(at::_unique(module(x)[0][0])).numel(), 4);
+  // The clone shares the generator handle: draws continue one stream.
+  copy->train();
+  const at::Tensor a = copy->forward(x), b = module(x);
+  EXPECT_FALSE(a.equal(b));
+}
+
+TEST(Module, WorksInSequentialAndInAUserForward) {
+  torch::nn::Sequential net(
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3)),
+      rq::RandomizedQuantization(RandomizedQuantizationOptions(8)),
+      torch::nn::Flatten());
+  const at::Tensor out = net->forward(at::rand({2, 3, 6, 6}));
+  EXPECT_EQ(out.sizes(), (at::IntArrayRef{2, 4 * 4 * 4}));
+  struct Net : torch::nn::Module {
+    Net() : rq_(register_module("rq", rq::RandomizedQuantization(4))) {}
+    at::Tensor forward(const at::Tensor& x) { return rq_(x) * 2; }
+    rq::RandomizedQuantization rq_;
+  };
+  auto user = std::make_shared<Net>();
+  EXPECT_EQ(user->forward(at::rand({1, 2, 5})).sizes(),
+            (at::IntArrayRef{1, 2, 5}));
+  EXPECT_EQ(user->named_modules().size(), 2u);
+}
+
+TEST(StraightThrough, OffGivesNoGradientOnGivesIdentityGradient) {
+  const at::Tensor x = at::randn({3, 4, 5}).requires_grad_(true);
+  const at::Tensor plain =
+      rq::randomized_quantize(x, RandomizedQuantizationOptions(4));
+  EXPECT_FALSE(plain.requires_grad());
+  const auto st = RandomizedQuantizationOptions(4).straight_through(true);
+  const at::Tensor y = rq::randomized_quantize(x, st, gen(3));
+  ASSERT_TRUE(y.requires_grad());
+  EXPECT_TRUE(
+      y.detach().equal(rq::randomized_quantize(x.detach(), st, gen(3))));
+  const at::Tensor weight = at::randn({3, 4, 5});
+  const auto grads = torch::autograd::grad({(y * weight).sum()}, {x});
+  EXPECT_TRUE(grads[0].equal(weight))
+      << "backward hands the gradient on unchanged";
+  // Through the module and a downstream op, composite path too.
+  rq::RandomizedQuantization module(st);
+  const at::Tensor z = module(x);
+  const auto g2 = torch::autograd::grad({(z * z.detach()).sum()}, {x});
+  EXPECT_TRUE(g2[0].equal(z.detach()));
+  const at::Tensor c = rq::randomized_quantize_composite(x, st);
+  EXPECT_TRUE(c.requires_grad());
+  // No graph when grad mode is off or x needs no gradient.
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_FALSE(rq::randomized_quantize(x, st).requires_grad());
+  }
+  EXPECT_FALSE(rq::randomized_quantize(x.detach(), st).requires_grad());
+}
+
+namespace {
+/// N copies of one fixed image: any difference between outputs comes from
+/// the augmentation.
+class ConstantDataset : public torch::data::datasets::Dataset<ConstantDataset> {
+ public:
+  explicit ConstantDataset(size_t n)
+      : n_(n), image_(at::rand({3, 8, 8}, gen(99))) {}
+  torch::data::Example<> get(size_t index) override {
+    return {image_.clone(), at::tensor(static_cast<int64_t>(index))};
+  }
+  torch::optional<size_t> size() const override { return n_; }
+
+ private:
+  size_t n_;
+  at::Tensor image_;
+};
+}  // namespace
+
+TEST(Transforms, PerExampleEqualsUnbatchedOp) {
+  const at::Tensor sample = at::rand({3, 8, 8});
+  const auto o = RandomizedQuantizationOptions(5).channel_dim(0);
+  rq::transforms::RandomizedQuantize<> t(o, gen(4));
+  EXPECT_FALSE(t.options().batched());
+  const at::Tensor a = t(sample);
+  EXPECT_TRUE(a.equal(rq::randomized_quantize(
+      sample, RandomizedQuantizationOptions(o).batched(false), gen(4))));
+  // Via the Example interface used by datasets.
+  rq::transforms::RandomizedQuantize<> t2(o, gen(4));
+  const auto example = t2.apply(torch::data::Example<>(sample, at::tensor(1)));
+  EXPECT_TRUE(example.data.equal(a));
+  EXPECT_EQ(example.target.item<int64_t>(), 1);
+}
+
+TEST(Transforms, BatchTransformEqualsStackThenOp) {
+  std::vector<torch::data::Example<>> examples;
+  for (int i = 0; i < 4; ++i)
+    examples.push_back({at::rand({3, 6, 6}), at::tensor(i)});
+  const auto o = RandomizedQuantizationOptions(7);
+  rq::transforms::BatchRandomizedQuantize<> t(o, gen(6));
+  const auto batch = t.apply_batch(examples);
+  const auto stacked = torch::data::transforms::Stack<>().apply_batch(examples);
+  EXPECT_TRUE(
+      batch.data.equal(rq::randomized_quantize(stacked.data, o, gen(6))));
+  EXPECT_TRUE(batch.target.equal(stacked.target));
+}
+
+namespace {
+/// Quantized batches of a loader over ConstantDataset, as flat tensors.
+template <typename Dataset>
+std::vector<at::Tensor> drain(Dataset dataset, size_t workers) {
+  auto loader = torch::data::make_data_loader(std::move(dataset),
+                                              torch::data::DataLoaderOptions()
+                                                  .batch_size(4)
+                                                  .workers(workers)
+                                                  .enforce_ordering(true));
+  std::vector<at::Tensor> batches;
+  for (auto& batch : *loader) batches.push_back(batch.data.clone());
+  return batches;
+}
+
+/// True when no two batches are equal.
+bool all_distinct(const std::vector<at::Tensor>& batches) {
+  for (size_t i = 0; i < batches.size(); ++i)
+    for (size_t j = i + 1; j < batches.size(); ++j)
+      if (batches[i].equal(batches[j])) return false;
+  return true;
+}
+}  // namespace
+
+TEST(Transforms, DataLoaderWorkersDrawIndependentlyAndSeedsReproduce) {
+  const auto o = RandomizedQuantizationOptions(4);
+  for (size_t workers : {0, 2, 4}) {
+    SCOPED_TRACE(::testing::Message() << "workers = " << workers);
+    // Per-example transform + Stack, one shared explicit generator.
+    const auto per_example =
+        drain(ConstantDataset(32)
+                  .map(rq::transforms::RandomizedQuantize<>(o, gen(1)))
+                  .map(torch::data::transforms::Stack<>()),
+              workers);
+    ASSERT_EQ(per_example.size(), 8u);
+    EXPECT_TRUE(all_distinct(per_example));
+    // Every example inside a batch differs too.
+    for (const at::Tensor& b : per_example) EXPECT_FALSE(b[0].equal(b[1]));
+    // Batch transform with the default generator.
+    const auto batched = drain(
+        ConstantDataset(32).map(rq::transforms::BatchRandomizedQuantize<>(o)),
+        workers);
+    ASSERT_EQ(batched.size(), 8u);
+    EXPECT_TRUE(all_distinct(batched));
+  }
+  // Fixed seed, no worker threads: the same batches twice.
+  auto run = [&] {
+    return drain(ConstantDataset(16).map(
+                     rq::transforms::BatchRandomizedQuantize<>(o, gen(7))),
+                 0);
+  };
+  const auto first = run(), second = run();
+  ASSERT_EQ(first.size(), second.size());
+  for (size_t i = 0; i < first.size(); ++i)
+    EXPECT_TRUE(first[i].equal(second[i]));
+}
