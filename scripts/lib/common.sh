@@ -2,7 +2,7 @@
 # configure the build directory.
 
 # Packages every build needs.
-RANDQUANT_BUILD_PACKAGES=(cmake ninja-build g++ libtorch-dev libgtest-dev libbenchmark-dev)
+RANDQUANT_BUILD_PACKAGES=(cmake ninja-build g++ libtorch-dev libgtest-dev libbenchmark-dev libstb-dev)
 
 # ensure_packages PKG...: installs the packages that are not installed yet.
 ensure_packages() {
