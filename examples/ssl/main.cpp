@@ -1,0 +1,210 @@
+// Does Randomized Quantization teach an encoder? A miniature, honest version
+// of the paper's central experiment on Fashion-MNIST: SimCLR (NT-Xent) with
+// two views per image made by each arm's augmentation inside the forward
+// pass, then a linear probe on frozen features. Every arm gets the same
+// encoder initialisation, data, steps and hyper-parameters.
+//
+// Usage: ssl_fashion_mnist [--epochs 3] [--steps N] [--batch-size 256]
+//   [--threads 2] [--device cpu|cuda] [--seed 0] [--regions 8]
+//   [--data-dir /usr/share/datasets/fashion-mnist] [--out-dir ssl_results]
+//   [--train-images 20000] [--test-images 10000] [--probe-epochs 10]
+//   [--noise-std 0.25] [--temperature 0.5] [--lr 0.001]
+//   [--arms random_init,noise,rq,crop_flip,crop_flip_rq]
+#include <randquant/randquant.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data.h"
+#include "model.h"
+#include "probe.h"
+#include "report.h"
+#include "views.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// --name value pairs; unknown names are an error.
+struct Flags {
+  std::map<std::string, std::string> values = {
+      {"epochs", "3"},
+      {"steps", "0"},
+      {"batch-size", "256"},
+      {"threads", "2"},
+      {"device", "cpu"},
+      {"seed", "0"},
+      {"regions", "8"},
+      {"data-dir", "/usr/share/datasets/fashion-mnist"},
+      {"out-dir", "ssl_results"},
+      {"train-images", "20000"},
+      {"test-images", "10000"},
+      {"probe-epochs", "10"},
+      {"noise-std", "0.25"},
+      {"temperature", "0.5"},
+      {"lr", "0.001"},
+      {"arms", "random_init,noise,rq,crop_flip,crop_flip_rq"}};
+  Flags(int argc, char** argv) {
+    for (int i = 1; i < argc; i += 2) {
+      const std::string name = std::string(argv[i]).substr(2);
+      if (std::string(argv[i]).rfind("--", 0) != 0 || !values.count(name) ||
+          i + 1 >= argc) {
+        std::fprintf(stderr,
+                     "bad argument %s (see the usage at the top of main.cpp)\n",
+                     argv[i]);
+        std::exit(2);
+      }
+      values[name] = argv[i + 1];
+    }
+  }
+  std::string str(const std::string& k) const { return values.at(k); }
+  int64_t integer(const std::string& k) const {
+    return std::stoll(values.at(k));
+  }
+  double real(const std::string& k) const { return std::stod(values.at(k)); }
+};
+
+std::vector<ssl::Arm> parse_arms(const std::string& list) {
+  std::vector<ssl::Arm> arms;
+  std::stringstream ss(list);
+  for (std::string key; std::getline(ss, key, ',');) {
+    bool found = false;
+    for (ssl::Arm a : {ssl::Arm::RandomInit, ssl::Arm::Noise, ssl::Arm::RQ,
+                       ssl::Arm::CropFlip, ssl::Arm::CropFlipRQ}) {
+      if (ssl::arm_key(a) == key) arms.push_back(a), found = true;
+    }
+    if (!found) {
+      std::fprintf(stderr, "unknown arm %s\n", key.c_str());
+      std::exit(2);
+    }
+  }
+  return arms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Flags flags(argc, argv);
+  at::set_num_threads(static_cast<int>(flags.integer("threads")));
+  const torch::Device device(flags.str("device"));
+  const std::string out_dir = flags.str("out-dir");
+  std::filesystem::create_directories(out_dir);
+  const auto t_start = Clock::now();
+
+  ssl::FashionMnist data;
+  try {
+    data = ssl::load_fashion_mnist(
+        flags.str("data-dir"), out_dir + "/fashion-mnist",
+        flags.integer("train-images"), flags.integer("test-images"));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot load Fashion-MNIST: %s\n", e.what());
+    return 77;  // "skipped" for CTest
+  }
+  const int64_t n = data.train.images.size(0),
+                batch = flags.integer("batch-size");
+  const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
+  const int64_t total_steps = flags.integer("steps") > 0
+                                  ? flags.integer("steps")
+                                  : flags.integer("epochs") * steps_per_epoch;
+  const std::vector<ssl::Arm> arms = parse_arms(flags.str("arms"));
+  std::printf(
+      "Fashion-MNIST: %ld train / %ld test images; %ld steps of batch %ld per "
+      "arm; "
+      "%d threads; device %s\n",
+      n, data.test.images.size(0), total_steps, batch, at::get_num_threads(),
+      device.str().c_str());
+
+  ssl::Report report(out_dir);
+  int trained_arms = 0;
+  for (ssl::Arm arm : arms) trained_arms += arm != ssl::Arm::RandomInit;
+  int arms_done = 0;
+  double seconds_per_step = 0;
+  for (ssl::Arm arm : arms) {
+    const auto t_arm = Clock::now();
+    torch::manual_seed(static_cast<uint64_t>(
+        flags.integer("seed")));  // same init for every arm
+    ssl::Encoder encoder;
+    ssl::Projection head;
+    ssl::ViewMaker views(arm, flags.integer("regions"), flags.real("noise-std"),
+                         static_cast<uint64_t>(flags.integer("seed")) + 1);
+    encoder->to(device);
+    head->to(device);
+    double final_loss = std::nan("");
+    if (arm != ssl::Arm::RandomInit) {
+      std::vector<torch::Tensor> params = encoder->parameters();
+      for (auto& p : head->parameters()) params.push_back(p);
+      torch::optim::Adam opt(params,
+                             torch::optim::AdamOptions(flags.real("lr")));
+      double epoch_loss = 0;
+      int64_t epoch_steps = 0;
+      torch::Tensor order = torch::randperm(n);
+      auto t_epoch = Clock::now();
+      for (int64_t step = 0; step < total_steps; ++step) {
+        const int64_t pos = (step % steps_per_epoch) * batch;
+        if (step > 0 && pos == 0) order = torch::randperm(n);
+        const torch::Tensor x =
+            data.train.images
+                .index_select(0, order.narrow(0, pos, std::min(batch, n - pos)))
+                .to(device);
+        opt.zero_grad();
+        const torch::Tensor loss =
+            ssl::nt_xent(head(encoder(views(x))), head(encoder(views(x))),
+                         flags.real("temperature"));
+        loss.backward();
+        opt.step();
+        const double l = loss.item<double>();
+        report.add_loss(arm, step, l);
+        epoch_loss += l;
+        ++epoch_steps;
+        const bool epoch_end =
+            (step + 1) % steps_per_epoch == 0 || step + 1 == total_steps;
+        if (epoch_end) {
+          const double secs = seconds_since(t_epoch);
+          seconds_per_step = secs / epoch_steps;
+          const double eta =
+              seconds_per_step * ((total_steps - step - 1) +
+                                  total_steps * (trained_arms - arms_done - 1));
+          std::printf(
+              "  [%s] epoch %ld/%ld  loss %.4f  %.0f img/s  ETA %.0f s\n",
+              ssl::arm_key(arm).c_str(), step / steps_per_epoch + 1,
+              (total_steps + steps_per_epoch - 1) / steps_per_epoch,
+              epoch_loss / epoch_steps, 2.0 * epoch_steps * batch / secs, eta);
+          std::fflush(stdout);
+          final_loss = epoch_loss / epoch_steps;
+          epoch_loss = 0;
+          epoch_steps = 0;
+          t_epoch = Clock::now();
+        }
+      }
+      ++arms_done;
+    }
+    const double train_seconds = seconds_since(t_arm);
+    const auto t_probe = Clock::now();
+    torch::manual_seed(static_cast<uint64_t>(flags.integer("seed")) + 7);
+    const double accuracy = ssl::linear_probe(
+        ssl::features(encoder, data.train.images, device), data.train.labels,
+        ssl::features(encoder, data.test.images, device), data.test.labels,
+        flags.integer("probe-epochs"));
+    report.add_result(arm, final_loss, accuracy, train_seconds,
+                      seconds_since(t_probe));
+    std::printf("%-26s linear probe %.2f %%  (%.0f s)\n",
+                ssl::arm_name(arm).c_str(), 100 * accuracy,
+                seconds_since(t_arm));
+    std::fflush(stdout);
+  }
+  const bool finite = report.write_and_print(seconds_since(t_start));
+  return finite ? 0 : 1;
+}
