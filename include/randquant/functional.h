@@ -9,6 +9,7 @@
 #include "randquant/autograd.h"
 #include "randquant/composite.h"
 #include "randquant/cpu/kernel.h"
+#include "randquant/detail/backends.h"
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/functor.h"
@@ -85,6 +86,8 @@ inline at::Tensor randomized_quantize(
       q = at::empty_like(x);
     } else if (x.device().is_cpu()) {
       q = RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, g, options, key);
+    } else if (x.is_cuda() && detail::cuda_backend() != nullptr) {
+      q = detail::cuda_backend()(x, g, options, key);  // randquant::cuda linked
     } else {  // no fused kernel for this device in this build
       q = detail::composite_quantize(x, g, options, key);
     }

@@ -15,14 +15,17 @@
 #include <limits>
 #include <vector>
 
-#include "randquant/cpu/run_layout.h"
 #include "randquant/cpu/runs.h"
 #include "randquant/cpu/slice_lookup.h"
+#include "randquant/detail/geometry.h"
+#include "randquant/detail/run_layout.h"
 #include "randquant/functor.h"
 #include "randquant/params.h"
 
 namespace randquant {
 namespace cpu {
+
+using detail::RunLayout;
 
 /// Smallest chunk of a slice worth a task of its own.
 constexpr int64_t kMinChunk = 16384;
@@ -159,26 +162,15 @@ struct RandomizedQuantizeFunctor<c10::DeviceType::CPU> {
                         const RandomizedQuantizationOptions& options,
                         uint64_t key,
                         QuantizationParams* params = nullptr) const {
-    at::Tensor out = at::empty_like(x);
-    at::Tensor in_v = g.slice_view(x);
-    at::Tensor out_v = g.slice_view(out);
-    cpu::RunLayout layout;
-    bool folded = cpu::fold_layout(in_v, out_v, &layout);
-    if (!folded) {  // three or more levels: work on contiguous copies
-      in_v = in_v.contiguous();
-      out_v = at::empty_like(in_v);
-      out = g.from_slice_view(out_v);
-      folded = cpu::fold_layout(in_v, out_v, &layout);
-      TORCH_INTERNAL_ASSERT(folded);
-    }
+    detail::SliceViews views = detail::make_slice_views(x, g);
     QuantizationParams used;
     AT_DISPATCH_ALL_TYPES_AND2(
         at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cpu", [&] {
-          used =
-              cpu::quantize_views<scalar_t>(in_v, out_v, layout, key, options);
+          used = cpu::quantize_views<scalar_t>(views.in_v, views.out_v,
+                                               views.layout, key, options);
         });
     if (params != nullptr) *params = std::move(used);
-    return out;
+    return views.out;
   }
 };
 

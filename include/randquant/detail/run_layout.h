@@ -2,15 +2,21 @@
 /// \file
 /// How the elements of every slice lie in memory: the non-(N, C) dimensions
 /// of input and output folded jointly into at most two strided levels
-/// ("rows" of "runs"), so the kernels walk any layout with two loops.
+/// ("rows" of "runs"), so the kernels of every backend walk any layout with
+/// two loops. Computed on the host; the structs are plain data.
 
 #include <ATen/ATen.h>
+
+#include <algorithm>
 
 #include <cstdint>
 #include <vector>
 
+#include "randquant/core/macros.h"
+#include "randquant/detail/geometry.h"
+
 namespace randquant {
-namespace cpu {
+namespace detail {
 
 /// Strides of one tensor in the folded (N, C, outer, inner) form.
 struct FoldedStrides {
@@ -28,7 +34,16 @@ struct RunLayout {
   FoldedStrides out;  ///< output strides
 
   /// Elements per slice.
-  int64_t slice_size() const { return outer * inner; }
+  RQ_INLINE int64_t slice_size() const { return outer * inner; }
+
+  /// Offsets (input, output) of element m of a slice, relative to the
+  /// slice's first element.
+  RQ_INLINE void offsets(int64_t m, int64_t* in_offset,
+                         int64_t* out_offset) const {
+    const int64_t row = m / inner, col = m - row * inner;
+    *in_offset = row * in.outer + col * in.inner;
+    *out_offset = row * out.outer + col * out.inner;
+  }
 
   /// Calls f(in_offset, out_offset, count) for the runs covering elements
   /// [begin, end) of a slice, in order (offsets relative to the slice).
@@ -85,5 +100,32 @@ inline bool fold_layout(const at::Tensor& in_v, const at::Tensor& out_v,
   return true;
 }
 
-}  // namespace cpu
+/// The output of a call and the (N, C, rest...) views every backend writes
+/// through.
+struct SliceViews {
+  at::Tensor out;    ///< the result, x's shape (x's strides when dense)
+  at::Tensor in_v;   ///< input as (N, C, rest...)
+  at::Tensor out_v;  ///< output as (N, C, rest...)
+  RunLayout layout;  ///< both folded to two strided levels
+};
+
+/// Allocates the output (empty_like keeps dense layouts such as
+/// channels-last) and folds input and output; a layout that needs three or
+/// more levels is worked on through contiguous copies instead.
+inline SliceViews make_slice_views(const at::Tensor& x, const Geometry& g) {
+  SliceViews v;
+  v.out = at::empty_like(x);
+  v.in_v = g.slice_view(x);
+  v.out_v = g.slice_view(v.out);
+  if (!fold_layout(v.in_v, v.out_v, &v.layout)) {
+    v.in_v = v.in_v.contiguous();
+    v.out_v = at::empty_like(v.in_v);
+    v.out = g.from_slice_view(v.out_v);
+    const bool folded = fold_layout(v.in_v, v.out_v, &v.layout);
+    TORCH_INTERNAL_ASSERT(folded);
+  }
+  return v;
+}
+
+}  // namespace detail
 }  // namespace randquant

@@ -1,0 +1,27 @@
+#pragma once
+/// \file
+/// CUDA specialization of the fused functor: the g++-safe declaration. Its
+/// definition (kernel.cuh) is compiled by nvcc in the randquant::cuda
+/// component, which also registers it in detail::cuda_backend().
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "randquant/detail/geometry.h"
+#include "randquant/functor.h"
+#include "randquant/options.h"
+
+namespace randquant {
+
+/// CUDA specialization of the fused functor.
+template <>
+struct RandomizedQuantizeFunctor<c10::DeviceType::CUDA> {
+  /// Quantizes x (a CUDA tensor) on x's device and current stream, without
+  /// host synchronisation; bitwise equal to the CPU result for the same key.
+  at::Tensor operator()(const at::Tensor& x, const detail::Geometry& g,
+                        const RandomizedQuantizationOptions& options,
+                        uint64_t key) const;
+};
+
+}  // namespace randquant

@@ -1,0 +1,31 @@
+#pragma once
+/// \file
+/// Run-time registry of optional fused backends. The CUDA component
+/// (randquant::cuda, src/cuda/randquant.cu) fills its slot when it is linked
+/// in, so headers compiled by g++ never need a WITH_CUDA macro (a macro that
+/// differed between translation units would give one inline function two
+/// bodies).
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "randquant/detail/geometry.h"
+#include "randquant/options.h"
+
+namespace randquant {
+namespace detail {
+
+/// Signature of a fused backend: quantize x (checked) with the call's key.
+using FusedBackend =
+    at::Tensor (*)(const at::Tensor& x, const Geometry& g,
+                   const RandomizedQuantizationOptions& options, uint64_t key);
+
+/// The CUDA backend, or nullptr when the CUDA component is not linked.
+inline FusedBackend& cuda_backend() {
+  static FusedBackend backend = nullptr;
+  return backend;
+}
+
+}  // namespace detail
+}  // namespace randquant

@@ -1,0 +1,20 @@
+// The CUDA component (randquant::cuda): the one definition of the CUDA
+// functor, registered as the fused backend for CUDA tensors when linked.
+#include "randquant/cuda/kernel.cuh"
+#include "randquant/detail/backends.h"
+
+namespace {
+
+at::Tensor quantize_cuda(
+    const at::Tensor& x, const randquant::detail::Geometry& g,
+    const randquant::RandomizedQuantizationOptions& options, uint64_t key) {
+  return randquant::RandomizedQuantizeFunctor<c10::DeviceType::CUDA>()(
+      x, g, options, key);
+}
+
+const bool registered = [] {
+  randquant::detail::cuda_backend() = &quantize_cuda;
+  return true;
+}();
+
+}  // namespace
