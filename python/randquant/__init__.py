@@ -1,0 +1,210 @@
+"""randquant: Randomized Quantization (Wu et al., ICCV 2023) for PyTorch.
+
+A thin pure-Python layer over ``torch.ops.randquant.randomized_quantize``,
+which runs randquant's fused C++ kernel (the header-only LibTorch library in
+this repository). The operator library ``librandquant_ops.so`` is looked for,
+in this order:
+
+1. the path in the environment variable ``RANDQUANT_OPS_LIBRARY``;
+2. next to this package (``randquant/librandquant_ops.so``);
+3. the repository's build tree (``<repo>/build/python/``), for a checkout
+   built with ``cmake -S . -B build``.
+
+If the operator is already registered (e.g. loaded by the host program), no
+library is loaded.
+
+Intentional differences from the authors' ``RandomizedQuantizationAugModule``
+(see the repository's SPEC.md):
+
+- proxies stay inside ``[lo, hi]`` of their slice: the reference widens the
+  last region to ``hi + 1e-6`` (proxies) and ``hi + 1`` (membership), which
+  matters for float16, bfloat16 and integer dtypes;
+- the ``p`` coin is drawn per sample (batched) or once for the whole input
+  (unbatched, ``transforms_like=True``); the reference draws it per channel in
+  its unbatched mode;
+- NaN and +-Inf pass through unchanged and are ignored by min/max (the
+  reference fails its assertion); a slice without finite values is copied;
+- any rank, any ``channel_dim``, any strides, integer dtypes (round half to
+  even); optionally a per-slice number of regions (``max_regions``);
+- randomness is counter-based (Philox) and keyed from one draw of a
+  ``torch.Generator`` (CPU generators only), so results do not depend on
+  threads or memory layout.
+"""
+
+import os
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "randomized_quantize",
+    "RandomizedQuantizationAugModule",
+    "library_path",
+]
+
+_LIBRARY_NAMES = ("librandquant_ops.so", "librandquant_ops.dylib",
+                  "randquant_ops.dll")
+
+#: Path of the operator library that was loaded (None: the operator was
+#: already registered when this package was imported).
+library_path = None
+
+
+def _registered():
+    """True when torch.ops.randquant.randomized_quantize exists."""
+    try:
+        torch.ops.randquant.randomized_quantize
+    except (RuntimeError, AttributeError):
+        return False
+    return True
+
+
+def _candidates():
+    """Places to look for the operator library, in order."""
+    here = Path(__file__).resolve().parent
+    build_dirs = [here, here.parent.parent / "build" / "python"]
+    return [d / name for d in build_dirs for name in _LIBRARY_NAMES]
+
+
+def _load_library():
+    """Loads the operator library (see the module docstring for where)."""
+    global library_path
+    if _registered():
+        return
+    env = os.environ.get("RANDQUANT_OPS_LIBRARY")
+    if env:
+        if not os.path.isfile(env):
+            raise ImportError(
+                f"randquant: RANDQUANT_OPS_LIBRARY={env!r} is not a file")
+        paths = [Path(env)]
+    else:
+        paths = [p for p in _candidates() if p.is_file()]
+    if not paths:
+        tried = ", ".join(str(p) for p in _candidates())
+        raise ImportError(
+            "randquant: operator library not found; build the CMake target "
+            "randquant_ops and set RANDQUANT_OPS_LIBRARY to it (looked at: "
+            f"{tried})")
+    torch.ops.load_library(str(paths[0]))
+    library_path = str(paths[0])
+
+
+_load_library()
+
+
+class _StraightThrough(torch.autograd.Function):
+    """y = q in the forward pass; dy/dx = identity in the backward pass."""
+
+    @staticmethod
+    def forward(ctx, x, q):
+        return q
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def randomized_quantize(x, regions=8, collapse="inside_random",
+                        spacing="random", p=1.0, batched=True, channel_dim=0,
+                        max_regions=0, generator=None, straight_through=False):
+    """Randomized Quantization of ``x``; returns a new tensor.
+
+    Every slice (one sample's channel: all of its H x W pixels, F x T bins, P
+    points or L tokens) goes through its own random quantizer: R - 1 cut
+    points between the slice's finite min ``lo`` and max ``hi`` split it into
+    R regions, and every finite value becomes its region's proxy.
+
+    Args:
+        x: floating or integer tensor (not bool or complex), any strides.
+        regions: R, 1 .. 1024 (the reference's ``region_num``).
+        collapse: proxy per region: ``'inside_random'`` (left + w * (right -
+            left), w ~ U[0, 1)), ``'middle'`` or ``'all_zeros'`` (also
+            ``'zeros'``); the reference's ``collapse_to_val``.
+        spacing: ``'random'`` (lo + u * (hi - lo), u ~ U[0, 1), sorted) or
+            ``'uniform'`` (lo + k / R * (hi - lo)).
+        p: probability that a sample (batched) or the whole input (unbatched)
+            is quantized; otherwise it is returned bit for bit.
+        batched: dim 0 is the batch; False: ``x`` is one sample.
+        channel_dim: channel dimension within one sample (negative counts from
+            the end): 0 for (N, C, H, W), -1 for (N, P, 3) point clouds.
+        max_regions: 0, or each slice draws R uniformly from
+            [regions, max_regions].
+        generator: a CPU ``torch.Generator`` (default: the global one); the
+            call draws one 64-bit key from it, so the same generator state
+            gives the same output. (CUDA tensors need a library built with
+            RANDQUANT_WITH_CUDA; they too take a CPU generator.)
+        straight_through: if True and ``x`` requires grad, the backward pass
+            hands the incoming gradient to ``x`` unchanged (augmenting
+            activations of a network in training). Otherwise the output
+            carries no gradient.
+
+    Raises:
+        RuntimeError: carrying randquant's C++ message, which names the bad
+            argument and its value; ``x`` is left unchanged.
+    """
+    q = torch.ops.randquant.randomized_quantize(
+        x, int(regions), int(max_regions), str(collapse), str(spacing),
+        float(p), bool(batched), int(channel_dim), generator)
+    if straight_through and x.requires_grad and torch.is_grad_enabled():
+        return _StraightThrough.apply(x, q)
+    return q
+
+
+class RandomizedQuantizationAugModule(torch.nn.Module):
+    """Drop-in replacement for the authors' module of the same name.
+
+    The constructor's positional arguments are the authors' ones, so existing
+    code switches with one import::
+
+        from randquant import RandomizedQuantizationAugModule
+
+    Args:
+        region_num: R, the number of regions per slice.
+        collapse_to_val: ``'inside_random'``, ``'middle'`` or ``'all_zeros'``.
+        spacing: ``'random'`` or ``'uniform'``.
+        transforms_like: False: ``x`` is a batch (B, C, ...), one slice per
+            (sample, channel). True: ``x`` is one sample (C, ...), as in a
+            per-example dataset transform.
+        p_random_apply_rand_quant: probability of quantizing a sample (a
+            batch's sample, or the whole input when ``transforms_like``); the
+            reference draws per channel there, randquant per sample.
+        generator: (keyword only) a CPU ``torch.Generator``; default global.
+        identity_in_eval: (keyword only) False (default) quantizes in eval
+            mode too, as the authors' module does; True makes the module the
+            identity in eval mode, like ``torch.nn.Dropout`` (and like
+            randquant's C++ module).
+
+    The attributes keep the reference's names and are read at every call.
+    Besides the differences listed in the package docstring (proxies inside
+    [lo, hi], per-sample coin, NaN/Inf pass through), any rank and integer
+    dtypes are accepted, and the reference's ``get_params`` is not provided.
+    """
+
+    def __init__(self, region_num, collapse_to_val="inside_random",
+                 spacing="random", transforms_like=False,
+                 p_random_apply_rand_quant=1, *, generator=None,
+                 identity_in_eval=False):
+        super().__init__()
+        self.region_num = region_num
+        self.collapse_to_val = collapse_to_val
+        self.spacing = spacing
+        self.transforms_like = transforms_like
+        self.p_random_apply_rand_quant = p_random_apply_rand_quant
+        self.generator = generator
+        self.identity_in_eval = identity_in_eval
+
+    def forward(self, x):
+        """Quantized ``x`` (or ``x`` itself in eval with identity_in_eval)."""
+        if self.identity_in_eval and not self.training:
+            return x
+        return randomized_quantize(
+            x, regions=self.region_num, collapse=self.collapse_to_val,
+            spacing=self.spacing, p=self.p_random_apply_rand_quant,
+            batched=not self.transforms_like, generator=self.generator)
+
+    def extra_repr(self):
+        return (f"region_num={self.region_num}, "
+                f"collapse_to_val={self.collapse_to_val!r}, "
+                f"spacing={self.spacing!r}, "
+                f"transforms_like={self.transforms_like}, "
+                f"p_random_apply_rand_quant={self.p_random_apply_rand_quant}")
