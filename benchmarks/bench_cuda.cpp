@@ -1,0 +1,374 @@
+// randquant CUDA benchmark: the fused CUDA kernel (randomized_quantize on a
+// CUDA tensor, CPU generator) against x.clone() (the floor: one read and one
+// write), the composite ATen path and a device-aware ATen transcription of
+// the authors' module. A plain main (no Google Benchmark): each case is timed
+// by wall clock between torch::cuda::synchronize() calls over a loop of
+// iterations; the median of 3 repetitions is reported. Ends with a table of
+// ratios computed from this run.
+//
+// Usage: randquant_bench_cuda [--smoke] [--min-time=SECONDS] [--filter=TEXT]
+//                             [--device=cuda|cpu]
+//   --smoke       tiny shapes and short timings (a quick "does it run").
+//   --device=cpu  run the same cases on the CPU (checks the harness on a
+//                 machine without a GPU; timings there mean nothing here).
+// Built only with the CUDA component (benchmarks/CMakeLists.txt).
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <randquant/randquant.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using Shape = std::vector<int64_t>;
+using Op = std::function<at::Tensor(const at::Tensor&, at::Generator&)>;
+constexpr uint64_t kSeed = 20230101;
+
+struct Config {
+  bool smoke = false;
+  bool cuda = true;
+  double min_time = 0.5;  // seconds per repetition
+  std::string filter;
+};
+Config g_cfg;
+
+/// Waits for the device's queued work (no-op on the CPU).
+void sync() {
+  if (g_cfg.cuda) torch::cuda::synchronize();
+}
+
+at::Device device() {
+  return g_cfg.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+}
+
+/// The authors' RandomizedQuantizationAugModule forward (collapse
+/// 'inside_random', spacing 'random', p = 1), transcribed op for op into
+/// ATen as benchmarks/reference_transcription.h does, but with every tensor
+/// on x's device: the original draws `torch.rand(..., device=x.device)`, so
+/// on a GPU nothing leaves the device. Random numbers come from the device's
+/// default generator. Keeps the (B*C, R, H, W) mask on purpose; the
+/// original's `assert (is_inside_each_region.sum(1) == 1).all()` (a host
+/// sync and one more pass over the mask) is left out, so reference/fused is
+/// a lower bound.
+at::Tensor reference_on_device(const at::Tensor& x_in, int64_t region_num) {
+  const int64_t B = x_in.size(0), c = x_in.size(1), H = x_in.size(2),
+                W = x_in.size(3);
+  const int64_t C = B * c;
+  const at::Tensor x = x_in.view({C, H, W});
+  const at::Tensor min_val = std::get<0>(x.view({C, -1}).min(1));
+  const at::Tensor max_val = std::get<0>(x.view({C, -1}).max(1));
+  const auto rand_opts =
+      at::TensorOptions().dtype(at::kFloat).device(x_in.device());
+  const c10::optional<at::Generator> default_gen;  // the device's default
+  const at::Tensor region_percentiles =
+      at::rand({C * (region_num - 1)}, default_gen, rand_opts);
+  const at::Tensor region_percentiles_per_channel =
+      region_percentiles.reshape({-1, region_num - 1});
+  const at::Tensor region_percentiles_pos =
+      (region_percentiles_per_channel * (max_val - min_val).view({C, 1}) +
+       min_val.view({C, 1}))
+          .view({C, -1, 1, 1});
+  const at::Tensor ordered_region_right_ends_for_checking = std::get<0>(
+      at::cat({region_percentiles_pos, max_val.view({C, 1, 1, 1}) + 1}, 1)
+          .sort(1));
+  const at::Tensor ordered_region_right_ends = std::get<0>(
+      at::cat({region_percentiles_pos, max_val.view({C, 1, 1, 1}) + 1e-6}, 1)
+          .sort(1));
+  const at::Tensor ordered_region_left_ends = std::get<0>(
+      at::cat({min_val.view({C, 1, 1, 1}), region_percentiles_pos}, 1).sort(1));
+  const at::Tensor is_inside_each_region =
+      (x.view({C, 1, H, W}) < ordered_region_right_ends_for_checking) *
+      (x.view({C, 1, H, W}) >= ordered_region_left_ends);
+  const at::Tensor associated_region_id = at::argmax(
+      is_inside_each_region.to(at::kInt), /*dim=*/1, /*keepdim=*/true);
+  const at::Tensor proxy_percentiles_per_channel =
+      at::rand({C * region_num}, default_gen, rand_opts)
+          .reshape({-1, region_num});
+  const at::Tensor ordered_region_rand =
+      ordered_region_left_ends +
+      proxy_percentiles_per_channel.view({C, -1, 1, 1}) *
+          (ordered_region_right_ends - ordered_region_left_ends);
+  const at::Tensor proxy_vals =
+      at::gather(ordered_region_rand.expand({-1, -1, H, W}), 1,
+                 associated_region_id)
+          .select(1, 0);
+  return proxy_vals.to(x.scalar_type()).view({B, c, H, W});
+}
+
+// One input per (shape, dtype), on the benchmark's device, built once.
+const at::Tensor& input(const Shape& shape, at::ScalarType dtype) {
+  static std::map<std::pair<Shape, int>, at::Tensor> cache;
+  at::Tensor& t = cache[{shape, static_cast<int>(dtype)}];
+  if (!t.defined()) {
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kSeed);
+    t = at::randn(shape, gen, at::TensorOptions(at::kFloat))
+            .to(dtype)
+            .to(device());
+  }
+  return t;
+}
+
+const char* dtype_name(at::ScalarType dtype) {
+  return dtype == at::kBFloat16 ? "bf16" : "f32";
+}
+
+std::string shape_name(const Shape& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+std::string case_name(const char* op, at::ScalarType dtype, const Shape& shape,
+                      int64_t regions = 0) {
+  std::string s =
+      std::string(op) + "/" + dtype_name(dtype) + "/" + shape_name(shape);
+  return regions ? s + "/R" + std::to_string(regions) : s;
+}
+
+std::string fmt_time(double s) {
+  char buf[32];
+  if (s < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+  return buf;
+}
+
+/// Seconds per iteration of each case that ran.
+std::map<std::string, double> g_seconds;
+
+/// Times op(x) and records the median seconds per iteration of 3
+/// repetitions; prints one line. A case that throws (e.g. out of memory) is
+/// reported and left out of the ratio table.
+void run_case(const std::string& name, const Shape& shape, at::ScalarType dtype,
+              const Op& op, int max_iters = 100000) {
+  if (!g_cfg.filter.empty() && name.find(g_cfg.filter) == std::string::npos)
+    return;
+  try {
+    const at::Tensor& x = input(shape, dtype);
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kSeed);
+    using clock = std::chrono::steady_clock;
+    // Warm-up (allocator, kernels' first launch), then one timed call to
+    // choose the iteration count.
+    { at::Tensor out = op(x, gen); }
+    sync();
+    auto t0 = clock::now();
+    { at::Tensor out = op(x, gen); }
+    sync();
+    const double once =
+        std::chrono::duration<double>(clock::now() - t0).count();
+    const int iters = static_cast<int>(std::max<double>(
+        1.0,
+        std::min<double>(max_iters, g_cfg.min_time / std::max(once, 1e-7))));
+    std::vector<double> reps;
+    for (int rep = 0; rep < 3; ++rep) {
+      sync();
+      t0 = clock::now();
+      for (int i = 0; i < iters; ++i) {
+        at::Tensor out = op(x, gen);
+      }
+      sync();
+      reps.push_back(std::chrono::duration<double>(clock::now() - t0).count() /
+                     iters);
+    }
+    std::sort(reps.begin(), reps.end());
+    const double s = reps[1];
+    g_seconds[name] = s;
+    const double gbps = 2.0 * static_cast<double>(x.nbytes()) / s / 1e9;
+    std::printf(
+        "%-44s %10s/iter  %6d iters x 3  (%7.1f GB/s read+write of x)\n",
+        name.c_str(), fmt_time(s).c_str(), iters, gbps);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    std::printf("%-44s SKIPPED: %s\n", name.c_str(), what.c_str());
+  }
+  std::fflush(stdout);
+}
+
+Op fused(int64_t regions) {
+  const auto opts = randquant::RandomizedQuantizationOptions(regions);
+  return [opts](const at::Tensor& x, at::Generator& g) {
+    return randquant::randomized_quantize(x, opts, g);
+  };
+}
+
+Op composite(int64_t regions) {
+  const auto opts = randquant::RandomizedQuantizationOptions(regions);
+  return [opts](const at::Tensor& x, at::Generator& g) {
+    return randquant::randomized_quantize_composite(x, opts, g);
+  };
+}
+
+Op reference(int64_t regions) {
+  return [regions](const at::Tensor& x, at::Generator&) {
+    return reference_on_device(x, regions);
+  };
+}
+
+at::Tensor clone(const at::Tensor& x, at::Generator&) { return x.clone(); }
+
+/// Untimed: fused and composite agree bit for bit on the benchmark input.
+void check_fused_vs_composite(const Shape& shape, at::ScalarType dtype,
+                              int64_t regions) {
+  const std::string name =
+      case_name("check fused==composite", dtype, shape, regions);
+  if (!g_cfg.filter.empty() &&
+      case_name("fused", dtype, shape, regions).find(g_cfg.filter) ==
+          std::string::npos)
+    return;
+  try {
+    const at::Tensor& x = input(shape, dtype);
+    at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(kSeed + 1);
+    at::Generator g2 = at::make_generator<at::CPUGeneratorImpl>(kSeed + 1);
+    const auto o = randquant::RandomizedQuantizationOptions(regions);
+    const at::Tensor a = randquant::randomized_quantize(x, o, g1);
+    const at::Tensor b = randquant::randomized_quantize_composite(x, o, g2);
+    const bool same = a.device() == x.device() && a.equal(b);
+    std::printf("%-44s %s\n", name.c_str(), same ? "ok" : "MISMATCH");
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::printf("%-44s SKIPPED: %s\n", name.c_str(),
+                what.substr(0, what.find('\n')).c_str());
+  }
+}
+
+struct Shapes {
+  Shape batch, ref_small;
+};
+
+Shapes shapes() {
+  if (g_cfg.smoke) return {{8, 3, 32, 32}, {2, 3, 32, 32}};
+  // The reference at R = 256 would materialise a 256*3 x 256 x 224*224 mask
+  // (9.9e9 elements; ~50 GB with its int copy): it runs on 8 samples only.
+  return {{256, 3, 224, 224}, {8, 3, 224, 224}};
+}
+
+void run_all() {
+  const Shapes sh = shapes();
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    for (int64_t r : {8, 256}) check_fused_vs_composite(sh.batch, dt, r);
+  }
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    run_case(case_name("clone", dt, sh.batch), sh.batch, dt, clone);
+    for (int64_t r : {8, 256})
+      run_case(case_name("fused", dt, sh.batch, r), sh.batch, dt, fused(r));
+    for (int64_t r : {8, 256})
+      run_case(case_name("composite", dt, sh.batch, r), sh.batch, dt,
+               composite(r), 200);
+    run_case(case_name("reference", dt, sh.batch, 8), sh.batch, dt,
+             reference(8), 50);
+    // R = 256: the reference on a smaller batch, fused on the same.
+    run_case(case_name("fused", dt, sh.ref_small, 256), sh.ref_small, dt,
+             fused(256));
+    run_case(case_name("reference", dt, sh.ref_small, 256), sh.ref_small, dt,
+             reference(256), 50);
+  }
+}
+
+void print_ratios() {
+  const Shapes sh = shapes();
+  std::printf(
+      "\nRatios (from this run; wall time per iteration between "
+      "device syncs; median of 3 repetitions)\n");
+  auto ratio = [&](const std::string& label, const std::string& num,
+                   const std::string& den, double target, bool le) {
+    const auto a = g_seconds.find(num), b = g_seconds.find(den);
+    if (a == g_seconds.end() || b == g_seconds.end()) {
+      std::printf("  %-38s      n/a  (%s or %s not run)\n", label.c_str(),
+                  num.c_str(), den.c_str());
+      return;
+    }
+    const double v = a->second / b->second;
+    char tgt[48] = "(info)";
+    if (target > 0)
+      std::snprintf(tgt, sizeof tgt, "target %s %g  [%s]",
+                    le ? "<=" : ">=", target,
+                    (le ? v <= target : v >= target) ? "met" : "MISSED");
+    std::printf("  %-38s %8.2fx  (%s / %s)  %s\n", label.c_str(), v,
+                fmt_time(a->second).c_str(), fmt_time(b->second).c_str(), tgt);
+  };
+  const std::string b = shape_name(sh.batch), s = shape_name(sh.ref_small);
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    const std::string t = dtype_name(dt);
+    for (int64_t r : {8, 256})
+      ratio("fused/clone " + t + " " + b + " R" + std::to_string(r),
+            case_name("fused", dt, sh.batch, r),
+            case_name("clone", dt, sh.batch), 1.3, true);
+    ratio("reference/fused " + t + " " + b + " R8",
+          case_name("reference", dt, sh.batch, 8),
+          case_name("fused", dt, sh.batch, 8), 100.0, false);
+    ratio("reference/fused " + t + " " + s + " R256",
+          case_name("reference", dt, sh.ref_small, 256),
+          case_name("fused", dt, sh.ref_small, 256), 100.0, false);
+    for (int64_t r : {8, 256})
+      ratio("composite/fused " + t + " " + b + " R" + std::to_string(r),
+            case_name("composite", dt, sh.batch, r),
+            case_name("fused", dt, sh.batch, r), 0.0, true);
+    ratio("R256/R8 fused " + t + " " + b, case_name("fused", dt, sh.batch, 256),
+          case_name("fused", dt, sh.batch, 8), 0.0, true);
+  }
+  std::printf(
+      "  (the reference at R256 runs on %s only: its slices x R x "
+      "elements mask at 256x3x224x224 would need ~50 GB)\n",
+      s.c_str());
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--smoke") {
+      g_cfg.smoke = true;
+      g_cfg.min_time = 0.01;
+    } else if (starts_with(a, "--min-time=")) {
+      g_cfg.min_time = std::atof(a.c_str() + 11);
+    } else if (starts_with(a, "--filter=")) {
+      g_cfg.filter = a.substr(9);
+    } else if (a == "--device=cpu") {
+      g_cfg.cuda = false;
+    } else if (a == "--device=cuda") {
+      g_cfg.cuda = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--smoke] [--min-time=SECONDS] [--filter=TEXT] "
+                   "[--device=cuda|cpu]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (g_cfg.cuda && !torch::cuda::is_available()) {
+    std::printf("randquant_bench_cuda: no CUDA device; nothing to benchmark\n");
+    return 0;
+  }
+  std::printf("device: %s; CUDA path: %s\n", device().str().c_str(),
+              !g_cfg.cuda ? "n/a (CPU run)"
+              : randquant::detail::cuda_backend() != nullptr
+                  ? "fused kernel (randquant::cuda)"
+                  : "composite fallback (randquant::cuda NOT linked)");
+  std::printf("timing: >= %.3g s per repetition, median of 3; inputs %s\n",
+              g_cfg.min_time, g_cfg.smoke ? "tiny (--smoke)" : "full size");
+  std::fflush(stdout);
+  const auto t0 = std::chrono::steady_clock::now();
+  run_all();
+  print_ratios();
+  std::printf("total %.1f s\n", std::chrono::duration<double>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count());
+  return 0;
+}
