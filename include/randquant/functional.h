@@ -76,6 +76,7 @@ inline CallSetup setup_call(const at::Tensor& x,
 /// output. Throws c10::Error on invalid options or input (see README).
 inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);
@@ -101,6 +102,7 @@ inline at::Tensor randomized_quantize(
 /// cloning the generator's state first lets a caller inspect a call.
 inline QuantizationParams quantization_params(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "quantization_params";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);
@@ -138,6 +140,7 @@ inline at::Tensor apply_quantization_params(
 /// oracle, and a fallback for devices without a fused kernel.
 inline at::Tensor randomized_quantize_composite(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize_composite";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);

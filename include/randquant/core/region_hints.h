@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "randquant/core/macros.h"
+#include "randquant/core/slice_math.h"
 
 namespace randquant {
 namespace core {
@@ -28,7 +29,7 @@ struct BucketMap {
   RQ_INLINE static BucketMap make(A lo, A hi, int buckets) {
     const A width = hi - lo;
     const A scale = static_cast<A>(buckets) / width;
-    const bool usable = width > A(0) && (scale - scale) == A(0);
+    const bool usable = width > A(0) && is_finite(scale);
     return BucketMap{lo, usable ? scale : A(0), buckets};
   }
 

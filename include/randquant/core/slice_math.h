@@ -67,7 +67,7 @@ RQ_INLINE double round_half_even(double v) { return ::rint(v); }
 /// those, and needs no libm call on either device.)
 template <typename A>
 RQ_INLINE bool is_finite(A v) {
-  return (v - v) == A(0);
+  return (v - v) == A(0);  // NOLINT(misc-redundant-expression): intended
 }
 
 /// left + t * (right - left) for t in [0, 1), clamped into [left, right].
@@ -131,8 +131,8 @@ struct SliceConfig {
 /// [regions, max_regions] from draw 0.
 RQ_INLINE int slice_regions(PhiloxStream& rng, const SliceConfig& cfg) {
   if (cfg.max_regions <= cfg.regions) return cfg.regions;
-  const uint64_t span =
-      static_cast<uint64_t>(cfg.max_regions - cfg.regions + 1);
+  const uint64_t span = static_cast<uint64_t>(cfg.max_regions) -
+                        static_cast<uint64_t>(cfg.regions) + 1u;
   return cfg.regions + static_cast<int>((rng.bits(0) * span) >> 32);
 }
 

@@ -194,8 +194,9 @@ RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
                                              const SliceLookup<uint8_t>& lk) {
   __m256i table[16];
   for (int h = 0; h < 16; ++h) {
-    table[h] = _mm256_broadcastsi128_si256(_mm_loadu_si128(
-        reinterpret_cast<const __m128i*>(lk.byte_table + 16 * h)));
+    table[h] = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(
+            lk.byte_table + static_cast<ptrdiff_t>(16) * h)));
   }
   const __m256i low_nibble = _mm256_set1_epi8(0x0F);
   int64_t i = 0;
