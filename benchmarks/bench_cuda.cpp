@@ -27,6 +27,8 @@
 #include <tuple>
 #include <vector>
 
+#include "reference_transcription.h"
+
 namespace {
 
 using Shape = std::vector<int64_t>;
@@ -48,60 +50,6 @@ void sync() {
 
 at::Device device() {
   return g_cfg.cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-}
-
-/// The authors' RandomizedQuantizationAugModule forward (collapse
-/// 'inside_random', spacing 'random', p = 1), transcribed op for op into
-/// ATen as benchmarks/reference_transcription.h does, but with every tensor
-/// on x's device: the original draws `torch.rand(..., device=x.device)`, so
-/// on a GPU nothing leaves the device. Random numbers come from the device's
-/// default generator. Keeps the (B*C, R, H, W) mask on purpose; the
-/// original's `assert (is_inside_each_region.sum(1) == 1).all()` (a host
-/// sync and one more pass over the mask) is left out, so reference/fused is
-/// a lower bound.
-at::Tensor reference_on_device(const at::Tensor& x_in, int64_t region_num) {
-  const int64_t B = x_in.size(0), c = x_in.size(1), H = x_in.size(2),
-                W = x_in.size(3);
-  const int64_t C = B * c;
-  const at::Tensor x = x_in.view({C, H, W});
-  const at::Tensor min_val = std::get<0>(x.view({C, -1}).min(1));
-  const at::Tensor max_val = std::get<0>(x.view({C, -1}).max(1));
-  const auto rand_opts =
-      at::TensorOptions().dtype(at::kFloat).device(x_in.device());
-  const c10::optional<at::Generator> default_gen;  // the device's default
-  const at::Tensor region_percentiles =
-      at::rand({C * (region_num - 1)}, default_gen, rand_opts);
-  const at::Tensor region_percentiles_per_channel =
-      region_percentiles.reshape({-1, region_num - 1});
-  const at::Tensor region_percentiles_pos =
-      (region_percentiles_per_channel * (max_val - min_val).view({C, 1}) +
-       min_val.view({C, 1}))
-          .view({C, -1, 1, 1});
-  const at::Tensor ordered_region_right_ends_for_checking = std::get<0>(
-      at::cat({region_percentiles_pos, max_val.view({C, 1, 1, 1}) + 1}, 1)
-          .sort(1));
-  const at::Tensor ordered_region_right_ends = std::get<0>(
-      at::cat({region_percentiles_pos, max_val.view({C, 1, 1, 1}) + 1e-6}, 1)
-          .sort(1));
-  const at::Tensor ordered_region_left_ends = std::get<0>(
-      at::cat({min_val.view({C, 1, 1, 1}), region_percentiles_pos}, 1).sort(1));
-  const at::Tensor is_inside_each_region =
-      (x.view({C, 1, H, W}) < ordered_region_right_ends_for_checking) *
-      (x.view({C, 1, H, W}) >= ordered_region_left_ends);
-  const at::Tensor associated_region_id = at::argmax(
-      is_inside_each_region.to(at::kInt), /*dim=*/1, /*keepdim=*/true);
-  const at::Tensor proxy_percentiles_per_channel =
-      at::rand({C * region_num}, default_gen, rand_opts)
-          .reshape({-1, region_num});
-  const at::Tensor ordered_region_rand =
-      ordered_region_left_ends +
-      proxy_percentiles_per_channel.view({C, -1, 1, 1}) *
-          (ordered_region_right_ends - ordered_region_left_ends);
-  const at::Tensor proxy_vals =
-      at::gather(ordered_region_rand.expand({-1, -1, H, W}), 1,
-                 associated_region_id)
-          .select(1, 0);
-  return proxy_vals.to(x.scalar_type()).view({B, c, H, W});
 }
 
 // One input per (shape, dtype), on the benchmark's device, built once.
@@ -212,7 +160,7 @@ Op composite(int64_t regions) {
 
 Op reference(int64_t regions) {
   return [regions](const at::Tensor& x, at::Generator&) {
-    return reference_on_device(x, regions);
+    return randquant_bench::reference_randomized_quantize(x, regions);
   };
 }
 

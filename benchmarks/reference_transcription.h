@@ -16,18 +16,21 @@ namespace randquant_bench {
 /// Randomized Quantization of a contiguous (B, C, H, W) float tensor exactly
 /// as the authors' Python module computes it: R - 1 random cut points per
 /// (sample, channel), a (B*C, R, H, W) membership mask, argmax, gather.
-/// Random numbers come from `gen` (torch.rand's role in the original).
-inline at::Tensor reference_randomized_quantize(const at::Tensor& x_in,
-                                                int64_t region_num,
-                                                at::Generator gen) {
+/// Random numbers come from `gen` (torch.rand's role in the original; none:
+/// the default generator of x's device) and are made on x's device, as the
+/// original does on a GPU.
+inline at::Tensor reference_randomized_quantize(
+    const at::Tensor& x_in, int64_t region_num,
+    c10::optional<at::Generator> gen = c10::nullopt) {
   const int64_t B = x_in.size(0), c = x_in.size(1), H = x_in.size(2),
                 W = x_in.size(3);
   const int64_t C = B * c;
   const at::Tensor x = x_in.view({C, H, W});
   const at::Tensor min_val = std::get<0>(x.view({C, -1}).min(1));
   const at::Tensor max_val = std::get<0>(x.view({C, -1}).max(1));
-  // torch.rand(n) in the original: default dtype float32, CPU.
-  const auto rand_opts = at::TensorOptions().dtype(at::kFloat);
+  // torch.rand(n, device=x.device) in the original: float32.
+  const auto rand_opts =
+      at::TensorOptions().dtype(at::kFloat).device(x_in.device());
   const at::Tensor region_percentiles =
       at::rand({C * (region_num - 1)}, gen, rand_opts);
   const at::Tensor region_percentiles_per_channel =

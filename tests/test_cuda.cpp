@@ -34,35 +34,7 @@ using Opt = RandomizedQuantizationOptions;
 
 namespace {
 
-/// A layout applied to a contiguous tensor, on whichever device it is.
-struct CudaLayout {
-  const char* name;
-  at::Tensor (*make)(const at::Tensor& contiguous);
-};
-
-const CudaLayout kCudaLayouts[] = {
-    {"contiguous", [](const at::Tensor& x) { return x; }},
-    {"non-contiguous",  // every other column of a wider tensor
-     [](const at::Tensor& x) {
-       std::vector<int64_t> wide(x.sizes().begin(), x.sizes().end());
-       wide.back() *= 2;
-       at::Tensor w = at::zeros(wide, x.options());
-       w.slice(-1, 0, wide.back(), 2).copy_(x);
-       return w.slice(-1, 0, wide.back(), 2);
-     }},
-    {"channels-last",
-     [](const at::Tensor& x) {
-       return x.contiguous(at::MemoryFormat::ChannelsLast);
-     }},
-    {"transposed-rest",  // H and W swapped in memory
-     [](const at::Tensor& x) {
-       return x.transpose(2, 3).contiguous().transpose(2, 3);
-     }},
-};
-
-const at::ScalarType kCudaDtypes[] = {at::kFloat,    at::kDouble, at::kHalf,
-                                      at::kBFloat16, at::kByte,   at::kChar,
-                                      at::kShort,    at::kInt,    at::kLong};
+using CudaLayout = rq_test::Layout;
 
 const at::ScalarType kFloatDtypes[] = {at::kFloat, at::kDouble, at::kHalf,
                                        at::kBFloat16};
@@ -165,7 +137,7 @@ TEST_P(CpuVsCuda, BitIdenticalOverLayoutsCollapsesSpacingsRegions_CUDA) {
   const at::Tensor base = random_input({2, 3, 9, 11}, dtype, 7);
   const at::Tensor base_cuda = base.to(kCuda);
   uint64_t seed = 100;
-  for (const CudaLayout& layout : kCudaLayouts) {
+  for (const CudaLayout& layout : rq_test::layouts()) {
     const at::Tensor x = layout.make(base);
     const at::Tensor xc = layout.make(base_cuda);
     ASSERT_TRUE(xc.is_cuda());
@@ -244,7 +216,7 @@ TEST_P(CpuVsCuda, ChannelDimsUnbatchedAndThreeLevelLayouts_CUDA) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Dtypes_CUDA, CpuVsCuda, ::testing::ValuesIn(kCudaDtypes),
+    Dtypes_CUDA, CpuVsCuda, ::testing::ValuesIn(rq_test::all_dtypes()),
     [](const ::testing::TestParamInfo<at::ScalarType>& info) {
       return std::string(c10::toString(info.param)) + "_CUDA";
     });
@@ -268,7 +240,7 @@ TEST(CudaKernel, MultiChunkSlicesAndManySlices_CUDA) {
       base[1][2][699][798] = 255;
     }
     const at::Tensor base_cuda = base.to(kCuda);
-    for (const CudaLayout& layout : kCudaLayouts) {
+    for (const CudaLayout& layout : rq_test::layouts()) {
       SCOPED_TRACE(layout.name);
       for (int64_t regions : {8, 1024}) {
         EXPECT_TRUE(cpu_matches_cuda(layout.make(base), layout.make(base_cuda),

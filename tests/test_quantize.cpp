@@ -18,35 +18,7 @@ using rq_test::random_input;
 
 namespace {
 
-/// A tensor of `shape` in one of four layouts with the same values.
-struct Layout {
-  const char* name;
-  at::Tensor (*make)(const at::Tensor& contiguous);
-};
-
-const Layout kLayouts[] = {
-    {"contiguous", [](const at::Tensor& x) { return x; }},
-    {"non-contiguous",  // every other column of a wider tensor
-     [](const at::Tensor& x) {
-       std::vector<int64_t> wide(x.sizes().begin(), x.sizes().end());
-       wide.back() *= 2;
-       at::Tensor w = at::zeros(wide, x.options());
-       w.slice(-1, 0, wide.back(), 2).copy_(x);
-       return w.slice(-1, 0, wide.back(), 2);
-     }},
-    {"channels-last",
-     [](const at::Tensor& x) {
-       return x.contiguous(at::MemoryFormat::ChannelsLast);
-     }},
-    {"transposed-rest",  // H and W swapped in memory
-     [](const at::Tensor& x) {
-       return x.transpose(2, 3).contiguous().transpose(2, 3);
-     }},
-};
-
-const at::ScalarType kDtypes[] = {at::kFloat,    at::kDouble, at::kHalf,
-                                  at::kBFloat16, at::kByte,   at::kChar,
-                                  at::kShort,    at::kInt,    at::kLong};
+using rq_test::Layout;
 
 /// Checks SPEC.md's per-slice properties of y = RQ(x): finite values map to
 /// at most R values inside [lo, hi], monotonically; non-finite pass through.
@@ -91,7 +63,7 @@ TEST_P(FusedVsComposite, BitIdenticalOverLayoutsCollapsesSpacingsRegions) {
   const at::ScalarType dtype = GetParam();
   const at::Tensor base = random_input({2, 3, 9, 11}, dtype, 7);
   uint64_t seed = 0;
-  for (const Layout& layout : kLayouts) {
+  for (const Layout& layout : rq_test::layouts()) {
     const at::Tensor x = layout.make(base);
     ASSERT_TRUE(rq_test::same_values(x, base));
     for (Collapse collapse :
@@ -154,7 +126,7 @@ TEST_P(FusedVsComposite, ChannelLastDimAndUnbatched) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Dtypes, FusedVsComposite, ::testing::ValuesIn(kDtypes),
+    Dtypes, FusedVsComposite, ::testing::ValuesIn(rq_test::all_dtypes()),
     [](const ::testing::TestParamInfo<at::ScalarType>& info) {
       return std::string(c10::toString(info.param));
     });
@@ -162,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Quantize, LayoutsGiveTheSameValuesAndKeepDenseStrides) {
   const at::Tensor base = random_input({3, 4, 16, 20}, at::kFloat, 1);
   const at::Tensor ref = rq::randomized_quantize(base, {}, gen(5));
-  for (const Layout& layout : kLayouts) {
+  for (const Layout& layout : rq_test::layouts()) {
     SCOPED_TRACE(layout.name);
     const at::Tensor x = layout.make(base);
     const at::Tensor y = rq::randomized_quantize(x, {}, gen(5));

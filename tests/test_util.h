@@ -4,7 +4,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "randquant/randquant.h"
 
@@ -58,6 +60,44 @@ inline bool same_bits(const at::Tensor& a, const at::Tensor& b) {
     return false;
   const at::Tensor ac = a.contiguous(), bc = b.contiguous();
   return std::memcmp(ac.data_ptr(), bc.data_ptr(), ac.nbytes()) == 0;
+}
+
+/// A tensor layout made from a contiguous tensor (same values, same device).
+struct Layout {
+  const char* name;                                  ///< for traces
+  at::Tensor (*make)(const at::Tensor& contiguous);  ///< the conversion
+};
+
+/// Contiguous, non-contiguous, channels-last and transposed (N, C, H, W).
+inline const std::vector<Layout>& layouts() {
+  static const std::vector<Layout> all = {
+      {"contiguous", [](const at::Tensor& x) { return x; }},
+      {"non-contiguous",  // every other column of a wider tensor
+       [](const at::Tensor& x) {
+         std::vector<int64_t> wide(x.sizes().begin(), x.sizes().end());
+         wide.back() *= 2;
+         at::Tensor w = at::zeros(wide, x.options());
+         w.slice(-1, 0, wide.back(), 2).copy_(x);
+         return w.slice(-1, 0, wide.back(), 2);
+       }},
+      {"channels-last",
+       [](const at::Tensor& x) {
+         return x.contiguous(at::MemoryFormat::ChannelsLast);
+       }},
+      {"transposed-rest",  // H and W swapped in memory
+       [](const at::Tensor& x) {
+         return x.transpose(2, 3).contiguous().transpose(2, 3);
+       }},
+  };
+  return all;
+}
+
+/// Every dtype randquant supports.
+inline const std::vector<at::ScalarType>& all_dtypes() {
+  static const std::vector<at::ScalarType> all = {
+      at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kByte,
+      at::kChar,  at::kShort,  at::kInt,  at::kLong};
+  return all;
 }
 
 }  // namespace rq_test
