@@ -7,7 +7,8 @@
 /// in shared memory. No host synchronisation; buffers are O(slices * R).
 
 #ifndef __CUDACC__
-#error "randquant/cuda/kernel.cuh is compiled by nvcc only; include randquant/cuda/kernel.h"
+#error \
+    "randquant/cuda/kernel.cuh is compiled by nvcc only; include randquant/cuda/kernel.h"
 #endif
 
 #include <ATen/ATen.h>
@@ -109,14 +110,14 @@ __global__ void params_kernel(const A* unit_lo, const A* unit_hi, UnitGrid grid,
   lo = lo + A(0);  // -0 becomes +0, as on the CPU
   hi = hi + A(0);
   const bool has_finite = lo <= hi;
-  const bool applied = core::sample_applied(
-      key, static_cast<uint64_t>(s / grid.channels), p);
+  const bool applied =
+      core::sample_applied(key, static_cast<uint64_t>(s / grid.channels), p);
   A* row_cuts = cuts + s * rmax;  // rmax - 1 cut points and a +inf sentinel
   T* row_proxies = proxies + s * rmax;
-  const int r = has_finite ? core::fill_slice_params<T>(
-                                 key, static_cast<uint64_t>(s), lo, hi, cfg,
-                                 row_cuts, row_proxies)
-                           : 1;
+  const int r =
+      has_finite ? core::fill_slice_params<T>(key, static_cast<uint64_t>(s), lo,
+                                              hi, cfg, row_cuts, row_proxies)
+                 : 1;
   for (int64_t k = r - 1; k < rmax; ++k) {
     row_cuts[k] = std::numeric_limits<A>::infinity();
   }
@@ -172,11 +173,13 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
   const int64_t units = slices * grid.chunks;
   const int64_t rmax = std::max(options.regions(), options.max_regions());
   const auto dev = views.in_v.options();
-  const at::ScalarType acc = std::is_same<A, double>::value ? at::kDouble : at::kFloat;
+  const at::ScalarType acc =
+      std::is_same<A, double>::value ? at::kDouble : at::kFloat;
   at::Tensor unit_lo = at::empty({units}, dev.dtype(acc));
   at::Tensor unit_hi = at::empty({units}, dev.dtype(acc));
   at::Tensor cuts = at::empty({slices, rmax}, dev.dtype(acc));
-  at::Tensor proxies = at::empty({slices, rmax}, dev.dtype(views.in_v.scalar_type()));
+  at::Tensor proxies =
+      at::empty({slices, rmax}, dev.dtype(views.in_v.scalar_type()));
   at::Tensor regions = at::empty({slices}, dev.dtype(at::kInt));
   at::Tensor quantized = at::empty({slices}, dev.dtype(at::kByte));
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
@@ -196,11 +199,13 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
       options.p(), rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
       regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const size_t shared_bytes = static_cast<size_t>(rmax) * (sizeof(A) + sizeof(T));
-  write_kernel<T, A><<<static_cast<unsigned>(units), kThreads, shared_bytes, stream>>>(
-      views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout, grid,
-      rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
-      regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
+  const size_t shared_bytes =
+      static_cast<size_t>(rmax) * (sizeof(A) + sizeof(T));
+  write_kernel<T, A>
+      <<<static_cast<unsigned>(units), kThreads, shared_bytes, stream>>>(
+          views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
+          grid, rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
+          regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -211,9 +216,9 @@ inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
     const RandomizedQuantizationOptions& options, uint64_t key) const {
   const c10::cuda::CUDAGuard device_guard(x.device());
   const detail::SliceViews views = detail::make_slice_views(x, g);
-  AT_DISPATCH_ALL_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(),
-                             "randquant_cuda",
-                             [&] { cuda::launch<scalar_t>(views, g, options, key); });
+  AT_DISPATCH_ALL_TYPES_AND2(
+      at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cuda",
+      [&] { cuda::launch<scalar_t>(views, g, options, key); });
   return views.out;
 }
 
