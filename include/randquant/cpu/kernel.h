@@ -131,12 +131,11 @@ void write_slices(const T* in, T* out, const RunLayout& layout,
   });
 }
 
-/// The whole CPU computation on (N, C, rest...) views; returns the
-/// parameters it used.
+/// The whole CPU computation on (N, C, rest...) views.
 template <typename T>
-QuantizationParams quantize_views(
-    const at::Tensor& in_v, const at::Tensor& out_v, const RunLayout& layout,
-    uint64_t key, const RandomizedQuantizationOptions& options) {
+void quantize_views(const at::Tensor& in_v, const at::Tensor& out_v,
+                    const RunLayout& layout, uint64_t key,
+                    const RandomizedQuantizationOptions& options) {
   const int64_t samples = in_v.size(0), channels = in_v.size(1);
   const WorkSplit split =
       WorkSplit::make(samples * channels, layout.slice_size());
@@ -148,7 +147,6 @@ QuantizationParams quantize_views(
       detail::make_params(std::move(min_max.first), std::move(min_max.second),
                           key, options, in_v.scalar_type());
   write_slices(in, out, layout, split, channels, params);
-  return params;
 }
 
 }  // namespace cpu
@@ -157,19 +155,16 @@ QuantizationParams quantize_views(
 template <>
 struct RandomizedQuantizeFunctor<c10::DeviceType::CPU> {
   /// Quantizes x (CPU) into a new tensor with x's shape, dtype and, for
-  /// dense layouts, strides. Writes the parameters used to *params if given.
+  /// dense layouts, strides.
   at::Tensor operator()(const at::Tensor& x, const detail::Geometry& g,
                         const RandomizedQuantizationOptions& options,
-                        uint64_t key,
-                        QuantizationParams* params = nullptr) const {
-    detail::SliceViews views = detail::make_slice_views(x, g);
-    QuantizationParams used;
+                        uint64_t key) const {
+    const detail::SliceViews views = detail::make_slice_views(x, g);
     AT_DISPATCH_ALL_TYPES_AND2(
         at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cpu", [&] {
-          used = cpu::quantize_views<scalar_t>(views.in_v, views.out_v,
-                                               views.layout, key, options);
+          cpu::quantize_views<scalar_t>(views.in_v, views.out_v, views.layout,
+                                        key, options);
         });
-    if (params != nullptr) *params = std::move(used);
     return views.out;
   }
 };
