@@ -573,9 +573,10 @@ TEST(CudaBackend, OutputStaysOnInputDeviceAndErrors_CUDA) {
   }
   const at::Tensor xc = x.to(kCuda);
   const at::Tensor before = xc.clone();
-  // A CUDA generator is not accepted (keys come from CPU generators).
-  const at::Generator cuda_gen = at::globalContext().defaultGenerator(kCuda);
-  EXPECT_THROW(rq::randomized_quantize(xc, {}, cuda_gen), c10::Error);
+  // A CUDA generator does not serve a CPU tensor.
+  const at::Generator cuda_default =
+      at::globalContext().defaultGenerator(kCuda);
+  EXPECT_THROW(rq::randomized_quantize(x, {}, cuda_default), c10::Error);
   EXPECT_THROW(rq::randomized_quantize(xc, RandomizedQuantizationOptions(0)),
                c10::Error);
   EXPECT_THROW(
@@ -590,6 +591,53 @@ TEST(CudaBackend, OutputStaysOnInputDeviceAndErrors_CUDA) {
   const at::Tensor cl = xc.contiguous(at::MemoryFormat::ChannelsLast);
   EXPECT_TRUE(rq::randomized_quantize(cl, {}, gen(20))
                   .is_contiguous(at::MemoryFormat::ChannelsLast));
+}
+
+/// A fresh CUDA generator state: a clone of the default CUDA generator,
+/// seeded `seed` (cloning keeps the default one untouched).
+at::Generator cuda_gen(uint64_t seed) {
+  at::Generator g = at::globalContext().defaultGenerator(kCuda).clone();
+  g.set_current_seed(seed);
+  return g;
+}
+
+// CUDA generators: the key is drawn on the device. The same state gives the
+// same output, fused and composite agree, the key means what it means on the
+// CPU, and without a generator CUDA tensors use the default CUDA generator.
+TEST(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const at::Tensor x_cpu = random_input({4, 3, 17, 19}, at::kFloat, 30);
+  const at::Tensor x = x_cpu.to(kCuda);
+  const auto o = RandomizedQuantizationOptions(6).p(0.7);
+  at::Generator g1 = cuda_gen(31), g2 = cuda_gen(31), g3 = cuda_gen(31);
+  const at::Tensor y1 = rq::randomized_quantize(x, o, g1);
+  EXPECT_TRUE(y1.is_cuda());
+  EXPECT_TRUE(
+      rq_test::same_bits(y1.cpu(), rq::randomized_quantize(x, o, g2).cpu()));
+  EXPECT_TRUE(rq_test::same_bits(
+      y1.cpu(), rq::randomized_quantize_composite(x, o, g3).cpu()));
+  EXPECT_FALSE(
+      rq_test::same_bits(y1.cpu(), rq::randomized_quantize(x, o, g1).cpu()))
+      << "the generator did not advance";
+  // The drawn key, applied on the CPU, gives the same bits.
+  const rq::QuantizationParams params =
+      rq::quantization_params(x, o, cuda_gen(31));
+  const rq::detail::Geometry geo = rq::detail::check_inputs(x_cpu, o, "test");
+  EXPECT_TRUE(rq_test::same_bits(
+      y1.cpu(), rq::detail::composite_quantize(x_cpu, geo, o, params.key)));
+  // No generator: the default CUDA generator, whatever the CPU one does.
+  at::Generator cuda_default = at::globalContext().defaultGenerator(kCuda);
+  at::Generator cpu_default = at::detail::getDefaultCPUGenerator();
+  cuda_default.set_current_seed(32);
+  cpu_default.set_current_seed(1);
+  const at::Tensor d1 = rq::randomized_quantize(x, o);
+  cuda_default.set_current_seed(32);
+  cpu_default.set_current_seed(2);
+  EXPECT_TRUE(
+      rq_test::same_bits(d1.cpu(), rq::randomized_quantize(x, o).cpu()));
+  // A CPU generator still gives the CPU's bits.
+  EXPECT_TRUE(rq_test::same_bits(rq::randomized_quantize(x, o, gen(33)).cpu(),
+                                 rq::randomized_quantize(x_cpu, o, gen(33))));
 }
 
 // Which path CUDA tensors take in this binary: prints it, and skips when the
@@ -611,7 +659,7 @@ TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
   const auto o = RandomizedQuantizationOptions(5);
   const at::Tensor direct =
       rq::detail::cuda_backend()(x, rq::detail::check_inputs(x, o, "test"), o,
-                                 /*key=*/12345);
+                                 rq::detail::CallKey::from_host(12345));
   EXPECT_TRUE(direct.is_cuda());
   EXPECT_EQ(direct.sizes(), x.sizes());
 }

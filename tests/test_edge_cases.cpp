@@ -18,11 +18,11 @@ namespace {
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
 
-/// A generator that claims to live on a CUDA device (none exists here).
-struct FakeCudaGenerator : c10::GeneratorImpl {
-  FakeCudaGenerator()
-      : c10::GeneratorImpl(c10::Device(c10::kCUDA, 0),
-                           c10::DispatchKeySet(c10::DispatchKey::CUDA)) {}
+/// A generator that claims to live on another device (none exists here).
+struct FakeGenerator : c10::GeneratorImpl {
+  explicit FakeGenerator(c10::Device device)
+      : c10::GeneratorImpl(device, c10::DispatchKeySet(c10::computeDispatchKey(
+                                       c10::nullopt, c10::nullopt, device))) {}
   void set_current_seed(uint64_t) override {}
   uint64_t current_seed() const override { return 0; }
   uint64_t seed() override { return 0; }
@@ -30,8 +30,8 @@ struct FakeCudaGenerator : c10::GeneratorImpl {
   uint64_t get_offset() const { return 0; }
   void set_state(const c10::TensorImpl&) override {}
   c10::intrusive_ptr<c10::TensorImpl> get_state() const override { return {}; }
-  FakeCudaGenerator* clone_impl() const override {
-    return new FakeCudaGenerator();
+  FakeGenerator* clone_impl() const override {
+    return new FakeGenerator(device());
   }
 };
 
@@ -219,12 +219,24 @@ TEST(EdgeCases, ErrorsNameTheArgumentAndValue) {
       {"dtype", "ComplexFloat"});
   expect_error([&] { rq::randomized_quantize(at::Tensor()); },
                {"x is an undefined tensor"});
+  // A CUDA generator serves only CUDA tensors on its device; a generator of
+  // another device type serves nothing.
   expect_error(
       [&] {
         rq::randomized_quantize(
-            x, {}, at::Generator(c10::make_intrusive<FakeCudaGenerator>()));
+            x, {},
+            at::Generator(c10::make_intrusive<FakeGenerator>(
+                c10::Device(c10::kCUDA, 0))));
       },
-      {"generator must be a CPU generator", "cuda"});
+      {"generator on device cuda:0", "x on device cpu"});
+  expect_error(
+      [&] {
+        rq::randomized_quantize(
+            x, {},
+            at::Generator(
+                c10::make_intrusive<FakeGenerator>(c10::Device(c10::kMeta))));
+      },
+      {"generator must be a CPU or CUDA generator", "meta"});
   expect_error(
       [&] {
         rq::randomized_quantize_composite(x, RandomizedQuantizationOptions(0));

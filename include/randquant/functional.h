@@ -21,7 +21,7 @@ namespace randquant {
 namespace detail {
 
 /// Parameters of a call with per-slice min/max found by ATen ops (any
-/// device); draws the key from `generator`.
+/// device), for the call's key.
 inline QuantizationParams composite_params(
     const at::Tensor& x, const Geometry& g,
     const RandomizedQuantizationOptions& options, uint64_t key) {
@@ -52,7 +52,7 @@ inline at::Tensor composite_quantize(
 /// call's key (one per call, also for empty inputs).
 struct CallSetup {
   Geometry geometry;  ///< where the slices are
-  uint64_t key;       ///< the call's Philox key
+  CallKey key;        ///< the call's Philox key (host value or device tensor)
 };
 
 /// Checks x, the options and the generator; draws the key.
@@ -61,8 +61,7 @@ inline CallSetup setup_call(const at::Tensor& x,
                             const c10::optional<at::Generator>& generator,
                             const char* fn) {
   const Geometry g = check_inputs(x, options, fn);
-  check_generator(generator, fn);
-  return CallSetup{g, draw_key(generator)};
+  return CallSetup{g, draw_call_key(x, generator, fn)};
 }
 
 }  // namespace detail
@@ -72,8 +71,11 @@ inline CallSetup setup_call(const at::Tensor& x,
 /// x's shape, dtype and device; x is not modified. The output carries no
 /// gradient, unless options.straight_through(): then backward passes the
 /// incoming gradient to x unchanged. Draws one key from `generator` (default:
-/// the default CPU generator), so the same generator state gives the same
-/// output. Throws c10::Error on invalid options or input (see README).
+/// the default generator of x's device), so the same generator state gives
+/// the same output; a CPU generator gives a CUDA tensor bitwise the CPU
+/// output, and a CUDA generator keeps the call free of host synchronisation
+/// (CUDA-graph capturable). Throws c10::Error on invalid options or input (see
+/// README).
 inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
@@ -90,7 +92,7 @@ inline at::Tensor randomized_quantize(
     } else if (x.is_cuda() && detail::cuda_backend() != nullptr) {
       q = detail::cuda_backend()(x, g, options, key);  // randquant::cuda linked
     } else {  // no fused kernel for this device in this build
-      q = detail::composite_quantize(x, g, options, key);
+      q = detail::composite_quantize(x, g, options, key.value());
     }
   }
   return options.straight_through() ? detail::attach_straight_through(x, q) : q;
@@ -107,7 +109,7 @@ inline QuantizationParams quantization_params(
   const char* fn = "quantization_params";
   const auto [g, key] = detail::setup_call(x, options, generator, fn);
   at::NoGradGuard no_grad;
-  return detail::composite_params(x, g, options, key);
+  return detail::composite_params(x, g, options, key.value());
 }
 
 /// Replays a call: quantizes x with `params` (from quantization_params() on
@@ -148,7 +150,7 @@ inline at::Tensor randomized_quantize_composite(
   {
     at::NoGradGuard no_grad;
     q = x.numel() == 0 ? at::empty_like(x)
-                       : detail::composite_quantize(x, g, options, key);
+                       : detail::composite_quantize(x, g, options, key.value());
   }
   return options.straight_through() ? detail::attach_straight_through(x, q) : q;
 }

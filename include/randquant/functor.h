@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/options.h"
 
@@ -15,9 +16,9 @@ namespace randquant {
 
 /// Fused Randomized Quantization on one device type. A specialization
 /// provides `at::Tensor operator()(const at::Tensor& x, const
-/// detail::Geometry&, const RandomizedQuantizationOptions&, uint64_t key)
-/// const` that returns a new tensor and leaves x unchanged. Arguments are
-/// already checked.
+/// detail::Geometry&, const RandomizedQuantizationOptions&, const
+/// detail::CallKey& key) const` that returns a new tensor and leaves x
+/// unchanged. Arguments are already checked.
 template <c10::DeviceType kDevice>
 struct RandomizedQuantizeFunctor;
 

@@ -44,8 +44,9 @@ class RandomizedQuantizationImpl
     return randomized_quantize(x, options, generator_);
   }
 
-  /// Draw from `generator` instead of the default CPU generator. Clones
-  /// share it (at::Generator is a handle; draws lock its mutex).
+  /// Draw from `generator` instead of the default generator of the input's
+  /// device. Clones share it (at::Generator is a handle; draws lock its
+  /// mutex).
   void set_generator(at::Generator generator) {
     generator_ = std::move(generator);
   }

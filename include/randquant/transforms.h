@@ -28,7 +28,7 @@ class RandomizedQuantize
     : public torch::data::transforms::TensorTransform<Target> {
  public:
   /// Quantizes with the given options (default R = 8), drawing from
-  /// `generator` (default: the default CPU generator).
+  /// `generator` (default: the default generator of the input's device).
   explicit RandomizedQuantize(
       RandomizedQuantizationOptions options = {},
       c10::optional<at::Generator> generator = c10::nullopt)
@@ -62,7 +62,7 @@ class BatchRandomizedQuantize
   using ExampleType = torch::data::Example<at::Tensor, Target>;
 
   /// Quantizes with the given options (default R = 8), drawing from
-  /// `generator` (default: the default CPU generator).
+  /// `generator` (default: the default generator of the input's device).
   explicit BatchRandomizedQuantize(
       RandomizedQuantizationOptions options = {},
       c10::optional<at::Generator> generator = c10::nullopt)

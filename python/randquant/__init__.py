@@ -27,8 +27,8 @@ Intentional differences from the authors' ``RandomizedQuantizationAugModule``
 - any rank, any ``channel_dim``, any strides, integer dtypes (round half to
   even); optionally a per-slice number of regions (``max_regions``);
 - randomness is counter-based (Philox) and keyed from one draw of a
-  ``torch.Generator`` (CPU generators only), so results do not depend on
-  threads or memory layout.
+  ``torch.Generator`` (CPU, or CUDA for CUDA tensors), so results do not
+  depend on threads or memory layout.
 """
 
 import os
@@ -129,10 +129,11 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
             the end): 0 for (N, C, H, W), -1 for (N, P, 3) point clouds.
         max_regions: 0, or each slice draws R uniformly from
             [regions, max_regions].
-        generator: a CPU ``torch.Generator`` (default: the global one); the
-            call draws one 64-bit key from it, so the same generator state
-            gives the same output. (CUDA tensors need a library built with
-            RANDQUANT_WITH_CUDA; they too take a CPU generator.)
+        generator: a ``torch.Generator`` (default: the default generator of
+            ``x``'s device); the call draws one 64-bit key from it, so the
+            same generator state gives the same output. A CPU generator
+            serves any device (a CUDA tensor then gets the CPU's bits); a
+            CUDA generator serves CUDA tensors on its device.
         straight_through: if True and ``x`` requires grad, the backward pass
             hands the incoming gradient to ``x`` unchanged (augmenting
             activations of a network in training). Otherwise the output
@@ -168,7 +169,8 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         p_random_apply_rand_quant: probability of quantizing a sample (a
             batch's sample, or the whole input when ``transforms_like``); the
             reference draws per channel there, randquant per sample.
-        generator: (keyword only) a CPU ``torch.Generator``; default global.
+        generator: (keyword only) a ``torch.Generator``; default: the
+            default generator of the input's device.
         identity_in_eval: (keyword only) False (default) quantizes in eval
             mode too, as the authors' module does; True makes the module the
             identity in eval mode, like ``torch.nn.Dropout`` (and like

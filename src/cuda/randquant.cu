@@ -7,7 +7,8 @@ namespace {
 
 at::Tensor quantize_cuda(
     const at::Tensor& x, const randquant::detail::Geometry& g,
-    const randquant::RandomizedQuantizationOptions& options, uint64_t key) {
+    const randquant::RandomizedQuantizationOptions& options,
+    const randquant::detail::CallKey& key) {
   return randquant::RandomizedQuantizeFunctor<c10::DeviceType::CUDA>()(
       x, g, options, key);
 }

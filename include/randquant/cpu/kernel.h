@@ -158,12 +158,12 @@ struct RandomizedQuantizeFunctor<c10::DeviceType::CPU> {
   /// dense layouts, strides.
   at::Tensor operator()(const at::Tensor& x, const detail::Geometry& g,
                         const RandomizedQuantizationOptions& options,
-                        uint64_t key) const {
+                        const detail::CallKey& key) const {
     const detail::SliceViews views = detail::make_slice_views(x, g);
     AT_DISPATCH_ALL_TYPES_AND2(
         at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cpu", [&] {
           cpu::quantize_views<scalar_t>(views.in_v, views.out_v, views.layout,
-                                        key, options);
+                                        key.value(), options);
         });
     return views.out;
   }

@@ -4,7 +4,9 @@
 /// current stream: per-(slice, chunk) min/max of finite values; one thread
 /// per slice for the shared per-slice math (core/slice_math.h, the same code
 /// the CPU runs); the write pass with each slice's cut points and proxies
-/// in shared memory. No host synchronisation; buffers are O(slices * R).
+/// in shared memory (and, for R <= 16, in registers). What each thread does
+/// is in block_passes.h, shared with a CPU emulation test. No host
+/// synchronisation; buffers are O(slices * R).
 
 #ifndef __CUDACC__
 #error \
@@ -17,35 +19,17 @@
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
 #include "randquant/core/slice_math.h"
+#include "randquant/cuda/block_passes.h"
 #include "randquant/cuda/kernel.h"
 #include "randquant/detail/run_layout.h"
 
 namespace randquant {
 namespace cuda {
-
-/// Threads per block of every kernel.
-constexpr int kThreads = 256;
-/// Elements of one (slice, chunk) unit: a slice splits into chunks only
-/// when it is large, so small slices keep one block each.
-constexpr int64_t kChunk = int64_t{1} << 18;
-
-/// Where a unit's elements are.
-struct UnitGrid {
-  int64_t channels;    ///< C
-  int64_t slice_size;  ///< elements per slice
-  int64_t chunks;      ///< chunks per slice
-
-  /// First element of chunk j.
-  __device__ int64_t chunk_begin(int64_t j) const {
-    return slice_size * j / chunks;
-  }
-};
 
 /// Block-wide min and max (shared-memory tree; blockDim.x == kThreads).
 template <typename A>
@@ -66,79 +50,51 @@ __device__ void block_min_max(A* lo, A* hi) {
   *hi = s_hi[0];
 }
 
-/// Pass 1: min/max of the finite values of each (slice, chunk) unit.
+/// Pass 1: min/max of the finite values of each unit (one block per unit).
 template <typename T, typename A>
-__global__ void min_max_kernel(const T* in, detail::RunLayout layout,
-                               UnitGrid grid, A* unit_lo, A* unit_hi) {
+__global__ void __launch_bounds__(kThreads)
+    min_max_kernel(const T* in, detail::RunLayout layout, UnitGrid grid,
+                   A* unit_lo, A* unit_hi) {
   const int64_t unit = blockIdx.x;
-  const int64_t s = unit / grid.chunks, j = unit % grid.chunks;
-  const T* base = in + (s / grid.channels) * layout.in.sample +
-                  (s % grid.channels) * layout.in.channel;
-  A lo = std::numeric_limits<A>::infinity(), hi = -lo;
-  const int64_t end = grid.chunk_begin(j + 1);
-  for (int64_t m = grid.chunk_begin(j) + threadIdx.x; m < end; m += kThreads) {
-    int64_t in_off, out_off;
-    layout.offsets(m, &in_off, &out_off);
-    const A v = static_cast<A>(base[in_off]);
-    if (core::is_finite(v)) {
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
-  }
-  block_min_max(&lo, &hi);
+  MinMaxOp<T, A> mm = min_max_unit<T, A>(static_cast<int>(threadIdx.x),
+                                         kThreads, in, layout, grid, unit);
+  block_min_max(&mm.lo, &mm.hi);
   if (threadIdx.x == 0) {
-    unit_lo[unit] = lo;
-    unit_hi[unit] = hi;
+    unit_lo[unit] = mm.lo;
+    unit_hi[unit] = mm.hi;
   }
 }
 
-/// Per-slice parameters, one thread per slice: the shared host/device math.
+/// Pass 2: per-slice parameters, one thread per slice. The key is `key`,
+/// or the one at `device_key` (drawn there from a CUDA generator).
 template <typename T, typename A>
 __global__ void params_kernel(const A* unit_lo, const A* unit_hi, UnitGrid grid,
                               int64_t slices, uint64_t key,
-                              core::SliceConfig cfg, double p, int64_t rmax,
-                              A* cuts, T* proxies, int32_t* regions,
-                              uint8_t* quantized) {
+                              const int64_t* device_key, core::SliceConfig cfg,
+                              double p, int64_t rmax, A* cuts, T* proxies,
+                              int32_t* regions, uint8_t* quantized) {
   const int64_t s = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (s >= slices) return;
-  A lo = std::numeric_limits<A>::infinity(), hi = -lo;
-  for (int64_t j = 0; j < grid.chunks; ++j) {
-    const A l = unit_lo[s * grid.chunks + j], h = unit_hi[s * grid.chunks + j];
-    lo = l < lo ? l : lo;
-    hi = h > hi ? h : hi;
-  }
-  lo = lo + A(0);  // -0 becomes +0, as on the CPU
-  hi = hi + A(0);
-  const bool has_finite = lo <= hi;
-  const bool applied =
-      core::sample_applied(key, static_cast<uint64_t>(s / grid.channels), p);
-  A* row_cuts = cuts + s * rmax;  // rmax - 1 cut points and a +inf sentinel
-  T* row_proxies = proxies + s * rmax;
-  const int r =
-      has_finite ? core::fill_slice_params<T>(key, static_cast<uint64_t>(s), lo,
-                                              hi, cfg, row_cuts, row_proxies)
-                 : 1;
-  for (int64_t k = r - 1; k < rmax; ++k) {
-    row_cuts[k] = std::numeric_limits<A>::infinity();
-  }
-  regions[s] = r;
-  quantized[s] = has_finite && applied;
+  const uint64_t k =
+      device_key != nullptr ? static_cast<uint64_t>(*device_key) : key;
+  slice_params<T, A>(s, unit_lo, unit_hi, grid, k, cfg, p, rmax, cuts, proxies,
+                     regions, quantized);
 }
 
-/// Pass 2: proxy[region(x)] for finite x of quantized slices, x otherwise;
-/// each block stages its slice's cut points and proxies in shared memory.
-template <typename T, typename A>
-__global__ void write_kernel(const T* in, T* out, detail::RunLayout layout,
-                             UnitGrid grid, int64_t rmax, const A* cuts,
-                             const T* proxies, const int32_t* regions,
-                             const uint8_t* quantized) {
+/// Pass 3: proxy[region(x)] for finite x of quantized slices, x otherwise
+/// (one block per unit); the unit's slice's cut points and proxies are
+/// staged in shared memory first.
+template <typename T, typename A, typename Lookup>
+__global__ void __launch_bounds__(kThreads)
+    write_kernel(const T* in, T* out, detail::RunLayout layout, UnitGrid grid,
+                 int64_t rmax, const A* cuts, const T* proxies,
+                 const int32_t* regions, const uint8_t* quantized) {
   extern __shared__ __align__(16) unsigned char shared[];
   A* s_cuts = reinterpret_cast<A*>(shared);
   T* s_proxies = reinterpret_cast<T*>(s_cuts + rmax);
   const int64_t unit = blockIdx.x;
-  const int64_t s = unit / grid.chunks, j = unit % grid.chunks;
+  const int64_t s = unit / grid.chunks;
   const bool quantize = quantized[s] != 0;
-  const int n_cuts = regions[s] - 1;
   if (quantize) {
     for (int64_t k = threadIdx.x; k < rmax; k += kThreads) {
       s_cuts[k] = cuts[s * rmax + k];
@@ -146,66 +102,61 @@ __global__ void write_kernel(const T* in, T* out, detail::RunLayout layout,
     }
   }
   __syncthreads();
-  const int64_t n = s / grid.channels, c = s % grid.channels;
-  const T* in_base = in + n * layout.in.sample + c * layout.in.channel;
-  T* out_base = out + n * layout.out.sample + c * layout.out.channel;
-  const int64_t end = grid.chunk_begin(j + 1);
-  for (int64_t m = grid.chunk_begin(j) + threadIdx.x; m < end; m += kThreads) {
-    int64_t in_off, out_off;
-    layout.offsets(m, &in_off, &out_off);
-    const T x = in_base[in_off];
-    const A v = static_cast<A>(x);
-    out_base[out_off] = quantize && core::is_finite(v)
-                            ? s_proxies[core::region_of(s_cuts, n_cuts, v)]
-                            : x;
-  }
+  write_unit<T, A, Lookup>(static_cast<int>(threadIdx.x), kThreads, in, out,
+                           layout, grid, unit, s_cuts, s_proxies,
+                           regions[s] - 1, quantize);
 }
 
 /// Launches the three kernels for element type T.
 template <typename T>
 void launch(const detail::SliceViews& views, const detail::Geometry& g,
-            const RandomizedQuantizationOptions& options, uint64_t key) {
+            const RandomizedQuantizationOptions& options,
+            const detail::CallKey& key) {
   using A = core::acc_type<T>;
-  const int64_t slices = g.slices();
-  const int64_t slice_size = views.layout.slice_size();
-  const UnitGrid grid{g.channels, slice_size,
-                      std::max<int64_t>(1, (slice_size + kChunk - 1) / kChunk)};
-  const int64_t units = slices * grid.chunks;
-  const int64_t rmax = std::max(options.regions(), options.max_regions());
+  const LaunchPlan plan =
+      plan_launch(g.slices(), g.channels, views.layout.slice_size(),
+                  std::max(options.regions(), options.max_regions()));
+  TORCH_CHECK(
+      plan.units <= std::numeric_limits<int32_t>::max(),
+      "randomized_quantize: too many slices for one launch: ", plan.units);
   const auto dev = views.in_v.options();
   const at::ScalarType acc =
       std::is_same<A, double>::value ? at::kDouble : at::kFloat;
-  at::Tensor unit_lo = at::empty({units}, dev.dtype(acc));
-  at::Tensor unit_hi = at::empty({units}, dev.dtype(acc));
-  at::Tensor cuts = at::empty({slices, rmax}, dev.dtype(acc));
+  at::Tensor unit_lo = at::empty({plan.units}, dev.dtype(acc));
+  at::Tensor unit_hi = at::empty({plan.units}, dev.dtype(acc));
+  at::Tensor cuts = at::empty({plan.slices, plan.rmax}, dev.dtype(acc));
   at::Tensor proxies =
-      at::empty({slices, rmax}, dev.dtype(views.in_v.scalar_type()));
-  at::Tensor regions = at::empty({slices}, dev.dtype(at::kInt));
-  at::Tensor quantized = at::empty({slices}, dev.dtype(at::kByte));
+      at::empty({plan.slices, plan.rmax}, dev.dtype(views.in_v.scalar_type()));
+  at::Tensor regions = at::empty({plan.slices}, dev.dtype(at::kInt));
+  at::Tensor quantized = at::empty({plan.slices}, dev.dtype(at::kByte));
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  TORCH_CHECK(units <= std::numeric_limits<int32_t>::max(),
-              "randomized_quantize: too many slices for one launch: ", units);
+  const unsigned blocks = static_cast<unsigned>(plan.units);
 
-  min_max_kernel<T, A><<<static_cast<unsigned>(units), kThreads, 0, stream>>>(
-      views.in_v.data_ptr<T>(), views.layout, grid, unit_lo.data_ptr<A>(),
+  min_max_kernel<T, A><<<blocks, kThreads, 0, stream>>>(
+      views.in_v.data_ptr<T>(), views.layout, plan.grid, unit_lo.data_ptr<A>(),
       unit_hi.data_ptr<A>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const core::SliceConfig cfg{static_cast<int>(options.regions()),
                               static_cast<int>(options.max_regions()),
                               options.spacing(), options.collapse()};
-  const unsigned param_blocks = static_cast<unsigned>((slices + 127) / 128);
+  const unsigned param_blocks =
+      static_cast<unsigned>((plan.slices + 127) / 128);
+  const int64_t* device_key =
+      key.on_device() ? key.device.data_ptr<int64_t>() : nullptr;
   params_kernel<T, A><<<param_blocks, 128, 0, stream>>>(
-      unit_lo.data_ptr<A>(), unit_hi.data_ptr<A>(), grid, slices, key, cfg,
-      options.p(), rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
-      regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
+      unit_lo.data_ptr<A>(), unit_hi.data_ptr<A>(), plan.grid, plan.slices,
+      key.host, device_key, cfg, options.p(), plan.rmax, cuts.data_ptr<A>(),
+      proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),
+      quantized.data_ptr<uint8_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const size_t shared_bytes =
-      static_cast<size_t>(rmax) * (sizeof(A) + sizeof(T));
-  write_kernel<T, A>
-      <<<static_cast<unsigned>(units), kThreads, shared_bytes, stream>>>(
-          views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
-          grid, rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
-          regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
+      static_cast<size_t>(plan.rmax) * (sizeof(A) + sizeof(T));
+  auto write = plan.register_lookup ? &write_kernel<T, A, RegisterLookup<A>>
+                                    : &write_kernel<T, A, SearchLookup<A>>;
+  write<<<blocks, kThreads, shared_bytes, stream>>>(
+      views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
+      plan.grid, plan.rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
+      regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -213,7 +164,8 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
 
 inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
     const at::Tensor& x, const detail::Geometry& g,
-    const RandomizedQuantizationOptions& options, uint64_t key) const {
+    const RandomizedQuantizationOptions& options,
+    const detail::CallKey& key) const {
   const c10::cuda::CUDAGuard device_guard(x.device());
   const detail::SliceViews views = detail::make_slice_views(x, g);
   AT_DISPATCH_ALL_TYPES_AND2(

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/functor.h"
 #include "randquant/options.h"
@@ -18,10 +19,11 @@ namespace randquant {
 template <>
 struct RandomizedQuantizeFunctor<c10::DeviceType::CUDA> {
   /// Quantizes x (a CUDA tensor) on x's device and current stream, without
-  /// host synchronisation; bitwise equal to the CPU result for the same key.
+  /// host synchronisation (a key on the device is read there); bitwise
+  /// equal to the CPU result for the same key.
   at::Tensor operator()(const at::Tensor& x, const detail::Geometry& g,
                         const RandomizedQuantizationOptions& options,
-                        uint64_t key) const;
+                        const detail::CallKey& key) const;
 };
 
 }  // namespace randquant

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/options.h"
 
@@ -17,9 +18,9 @@ namespace randquant {
 namespace detail {
 
 /// Signature of a fused backend: quantize x (checked) with the call's key.
-using FusedBackend =
-    at::Tensor (*)(const at::Tensor& x, const Geometry& g,
-                   const RandomizedQuantizationOptions& options, uint64_t key);
+using FusedBackend = at::Tensor (*)(
+    const at::Tensor& x, const Geometry& g,
+    const RandomizedQuantizationOptions& options, const CallKey& key);
 
 /// The CUDA backend, or nullptr when the CUDA component is not linked.
 inline FusedBackend& cuda_backend() {

@@ -95,15 +95,5 @@ inline Geometry check_inputs(const at::Tensor& x,
   return g;
 }
 
-/// Checks that a generator is of a type the op accepts on `device`.
-inline void check_generator(const c10::optional<at::Generator>& generator,
-                            const char* fn) {
-  if (!generator.has_value() || !generator->defined()) return;
-  TORCH_CHECK(generator->device().is_cpu(), fn,
-              ": generator must be a CPU generator, got a generator on "
-              "device ",
-              generator->device());
-}
-
 }  // namespace detail
 }  // namespace randquant

@@ -1,0 +1,202 @@
+// The CUDA kernels' per-thread code (randquant/cuda/block_passes.h) run on
+// the CPU: every thread of every block of the three passes in turn, planned
+// as kernel.cuh plans a launch. It must give the CPU kernel's output bit for
+// bit. This checks, without a GPU, the code the GPU runs (the element walk,
+// 16-byte packs with their head and tail, chunked slices, both region
+// lookups, the per-slice parameters); what it cannot check is what only a
+// GPU does (shared-memory staging, the block reduction, the launches).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "randquant/cuda/block_passes.h"
+#include "test_util.h"
+
+namespace rq = randquant;
+using rq::Collapse;
+using rq::RandomizedQuantizationOptions;
+using rq::Spacing;
+using rq_test::random_input;
+using Opt = RandomizedQuantizationOptions;
+
+namespace {
+
+/// What an emulated launch did.
+struct Emulated {
+  at::Tensor out;                ///< the output
+  bool register_lookup = false;  ///< which lookup pass 3 used
+  int64_t chunks = 1;            ///< chunks per slice
+};
+
+/// kernel.cuh's launch for element type T, one thread after another.
+template <typename T>
+void emulate_launch(const rq::detail::SliceViews& views,
+                    const rq::detail::Geometry& g, const Opt& options,
+                    uint64_t key, Emulated* result) {
+  using A = rq::core::acc_type<T>;
+  namespace cu = rq::cuda;
+  const cu::LaunchPlan plan =
+      cu::plan_launch(g.slices(), g.channels, views.layout.slice_size(),
+                      std::max(options.regions(), options.max_regions()));
+  const T* in = views.in_v.data_ptr<T>();
+  T* out = views.out_v.data_ptr<T>();
+  std::vector<A> unit_lo(plan.units), unit_hi(plan.units);
+  for (int64_t unit = 0; unit < plan.units; ++unit) {  // pass 1
+    A lo = std::numeric_limits<A>::infinity(), hi = -lo;
+    for (int tid = 0; tid < cu::kThreads; ++tid) {
+      const cu::MinMaxOp<T, A> mm = cu::min_max_unit<T, A>(
+          tid, cu::kThreads, in, views.layout, plan.grid, unit);
+      lo = std::min(lo, mm.lo);
+      hi = std::max(hi, mm.hi);
+    }
+    unit_lo[unit] = lo;
+    unit_hi[unit] = hi;
+  }
+  const rq::core::SliceConfig cfg{static_cast<int>(options.regions()),
+                                  static_cast<int>(options.max_regions()),
+                                  options.spacing(), options.collapse()};
+  std::vector<A> cuts(plan.slices * plan.rmax);
+  std::vector<T> proxies(plan.slices * plan.rmax);
+  std::vector<int32_t> regions(plan.slices);
+  std::vector<uint8_t> quantized(plan.slices);
+  for (int64_t s = 0; s < plan.slices; ++s) {  // pass 2
+    cu::slice_params<T, A>(s, unit_lo.data(), unit_hi.data(), plan.grid, key,
+                           cfg, options.p(), plan.rmax, cuts.data(),
+                           proxies.data(), regions.data(), quantized.data());
+  }
+  for (int64_t unit = 0; unit < plan.units; ++unit) {  // pass 3
+    const int64_t s = unit / plan.grid.chunks;
+    const A* row_cuts = cuts.data() + s * plan.rmax;
+    const T* row_proxies = proxies.data() + s * plan.rmax;
+    for (int tid = 0; tid < cu::kThreads; ++tid) {
+      if (plan.register_lookup) {
+        cu::write_unit<T, A, cu::RegisterLookup<A>>(
+            tid, cu::kThreads, in, out, views.layout, plan.grid, unit, row_cuts,
+            row_proxies, regions[s] - 1, quantized[s] != 0);
+      } else {
+        cu::write_unit<T, A, cu::SearchLookup<A>>(
+            tid, cu::kThreads, in, out, views.layout, plan.grid, unit, row_cuts,
+            row_proxies, regions[s] - 1, quantized[s] != 0);
+      }
+    }
+  }
+  result->register_lookup = plan.register_lookup;
+  result->chunks = plan.grid.chunks;
+}
+
+/// randomized_quantize() of x with `key`, through the emulated CUDA launch.
+/// The output starts as NaN (floats) or 0x5A bytes, so a missed element
+/// shows.
+Emulated emulate(const at::Tensor& x, const Opt& options, uint64_t key) {
+  const rq::detail::Geometry g = rq::detail::check_inputs(x, options, "emu");
+  const rq::detail::SliceViews views = rq::detail::make_slice_views(x, g);
+  if (at::isFloatingType(x.scalar_type())) {
+    views.out_v.fill_(std::numeric_limits<double>::quiet_NaN());
+  } else {
+    views.out_v.fill_(0x5A);
+  }
+  Emulated result;
+  AT_DISPATCH_ALL_TYPES_AND2(
+      at::kHalf, at::kBFloat16, x.scalar_type(), "emulate",
+      [&] { emulate_launch<scalar_t>(views, g, options, key, &result); });
+  result.out = views.out;
+  return result;
+}
+
+/// The CPU kernel's output for the same key.
+at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
+  const rq::detail::Geometry g = rq::detail::check_inputs(x, options, "cpu");
+  return rq::RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(
+      x, g, options, rq::detail::CallKey::from_host(key));
+}
+
+::testing::AssertionResult same_as_cpu(const at::Tensor& x, const Opt& o,
+                                       uint64_t key) {
+  const at::Tensor before = x.clone();
+  const Emulated e = emulate(x, o, key);
+  const at::Tensor expected = cpu_kernel(x, o, key);
+  if (!rq_test::same_bits(e.out, expected)) {
+    return ::testing::AssertionFailure()
+           << "emulated CUDA launch differs from the CPU kernel for " << o
+           << " on " << x.sizes() << " " << x.scalar_type() << " strides "
+           << x.strides();
+  }
+  if (!rq_test::same_bits(before, x))
+    return ::testing::AssertionFailure() << "the input was modified";
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+// Every dtype and layout, both lookups (R <= 16 in registers, larger R by
+// binary search), both collapses that draw, random R, and p.
+TEST(CudaEmulation, EveryDtypeLayoutAndLookupMatchesTheCpuKernel) {
+  uint64_t key = 100;
+  for (const at::ScalarType dtype : rq_test::all_dtypes()) {
+    // 37 columns: most slices start off a 16-byte boundary, so the packed
+    // walk needs its scalar head and tail.
+    const at::Tensor base = random_input({3, 4, 5, 37}, dtype, 7);
+    for (const rq_test::Layout& layout : rq_test::layouts()) {
+      const at::Tensor x = layout.make(base);
+      for (const int64_t r : {1, 2, 8, 16, 17, 255, 1024}) {
+        for (const Collapse collapse :
+             {Collapse::InsideRandom, Collapse::Middle}) {
+          const Opt o = Opt(r).collapse(collapse);
+          SCOPED_TRACE(std::string(layout.name) + " " + c10::toString(dtype) +
+                       " R=" + std::to_string(r));
+          EXPECT_TRUE(same_as_cpu(x, o, ++key));
+        }
+      }
+      EXPECT_TRUE(same_as_cpu(x, Opt(2).max_regions(30).p(0.5), ++key));
+      EXPECT_TRUE(same_as_cpu(x, Opt(3).spacing(Spacing::Uniform), ++key));
+    }
+  }
+}
+
+// The lookup follows R (register lookup up to R = 16), and a slice larger
+// than one chunk is split into several units, at chunk boundaries that fall
+// inside 16-byte packs.
+TEST(CudaEmulation, ChunkedSlicesAndLookupChoice) {
+  EXPECT_TRUE(emulate(at::rand({1, 1, 8}), Opt(16), 1).register_lookup);
+  EXPECT_FALSE(emulate(at::rand({1, 1, 8}), Opt(17), 1).register_lookup);
+  EXPECT_FALSE(
+      emulate(at::rand({1, 1, 8}), Opt(2).max_regions(17), 1).register_lookup);
+  for (const at::ScalarType dtype : {at::kFloat, at::kByte, at::kHalf}) {
+    const int64_t n = 3 * rq::cuda::kChunk + 5;
+    const at::Tensor x = random_input({1, 2, n}, dtype, 11);
+    EXPECT_EQ(emulate(x, Opt(8), 2).chunks, 4);
+    EXPECT_TRUE(same_as_cpu(x, Opt(8), 3)) << c10::toString(dtype);
+    EXPECT_TRUE(same_as_cpu(x, Opt(300), 4)) << c10::toString(dtype);
+  }
+}
+
+// Input and output unequally aligned (an input that starts one element into
+// its storage) take the element-wise walk; NaN/Inf, constant and
+// all-non-finite slices; unbatched and channel_dim -1.
+TEST(CudaEmulation, MisalignedNonFiniteAndChannelDims) {
+  const at::Tensor storage = at::randn({2 * 3 * 40 + 1});
+  const at::Tensor shifted = storage.narrow(0, 1, 2 * 3 * 40).view({2, 3, 40});
+  EXPECT_TRUE(same_as_cpu(shifted, Opt(5), 5));
+  EXPECT_TRUE(same_as_cpu(shifted.to(at::kByte), Opt(5), 6));
+
+  at::Tensor odd = at::randn({2, 3, 40}, at::kDouble);
+  odd[0][0][3] = std::numeric_limits<double>::quiet_NaN();
+  odd[0][1][7] = std::numeric_limits<double>::infinity();
+  odd[0][1][8] = -std::numeric_limits<double>::infinity();
+  odd[1][0].fill_(2.5);
+  odd[1][2].fill_(std::numeric_limits<double>::quiet_NaN());
+  odd[1][1].zero_();  // min -0, max +0: the proxies must come out +0
+  odd[1][1][0] = -0.0;
+  for (const at::ScalarType dtype : {at::kDouble, at::kFloat, at::kBFloat16}) {
+    EXPECT_TRUE(same_as_cpu(odd.to(dtype), Opt(4), 7));
+    EXPECT_TRUE(same_as_cpu(odd.to(dtype), Opt(40), 8));
+    EXPECT_TRUE(
+        same_as_cpu(odd.to(dtype), Opt(2).collapse(Collapse::Middle), 9));
+  }
+  const at::Tensor nld = at::randn({3, 11, 6});
+  EXPECT_TRUE(same_as_cpu(nld, Opt(5).channel_dim(-1), 9));
+  EXPECT_TRUE(same_as_cpu(nld[0], Opt(5).batched(false), 10));
+}
