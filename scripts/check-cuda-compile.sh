@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Compiles the CUDA component to object files with nvcc (sm_80 and sm_90) on
-# a machine without a GPU or a CUDA LibTorch, so a CUDA compile error fails
-# CI. Debian's libtorch-dev ships the ATen/c10 CUDA headers but lacks the
+# Compiles the CUDA code on a machine without a GPU or a CUDA LibTorch, so a
+# CUDA compile error fails CI:
+#  - nvcc: the CUDA component (src/cuda/randquant.cu) to object files, one
+#    per architecture;
+#  - g++ -fsyntax-only: tests/test_cuda_graph.cpp, the one test source that
+#    uses LibTorch's CUDA API (it is built only with the CUDA component).
+# Debian's libtorch-dev ships the ATen/c10 CUDA headers but lacks the
 # generated c10/cuda/impl/cuda_cmake_macros.h: a shim provides it.
 # Nothing is linked or run here (see scripts/gpu-check.sh for that).
+#
+# Environment: NVCC (/usr/local/cuda/bin/nvcc); TORCH_INCLUDE, the LibTorch
+# include root (/usr/include: bookworm's 1.13; scripts/check-libtorch2.sh
+# passes Debian trixie's 2.6); CUDA_ARCHS ("80 90").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
@@ -11,15 +19,39 @@ if [ ! -x "$nvcc" ]; then
   echo "check-cuda-compile: no nvcc at $nvcc; skipped"
   exit 0
 fi
+cuda_include=$(dirname "$(dirname "$(readlink -f "$nvcc")")")/include
+torch_include=${TORCH_INCLUDE:-/usr/include}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/shim/c10/cuda/impl"
 echo '#define C10_CUDA_BUILD_SHARED_LIBS' > "$out/shim/c10/cuda/impl/cuda_cmake_macros.h"
-torch_include=${TORCH_INCLUDE:-/usr/include}
-for arch in 80 90; do
+includes=(-Iinclude -I"$out/shim")
+# /usr/include is a system folder already: naming it again would break
+# libstdc++'s #include_next.
+[ "$torch_include" = /usr/include ] || includes+=(-isystem "$torch_include")
+includes+=(-isystem "$torch_include/torch/csrc/api/include")
+
+# With another LibTorch than the system's, a header that it lacks would be
+# found in the system's 1.13 install instead: the dependency list must not
+# name any.
+check_deps() {  # check_deps DEPFILE WHAT
+  [ "$torch_include" = /usr/include ] && return 0
+  local mixed
+  mixed=$(tr ' \\' '\n\n' <"$1" | grep -E '^/usr/include/(ATen|c10|caffe2|torch)/' | head -n 1 || true)
+  if [ -n "$mixed" ]; then
+    echo "check-cuda-compile: $2 used a header of the system's LibTorch: $mixed" >&2
+    return 1
+  fi
+}
+
+for arch in ${CUDA_ARCHS:-80 90}; do
   "$nvcc" -std=c++17 -O2 -arch=sm_$arch --expt-relaxed-constexpr --fmad=false \
-    -Xcompiler -ffp-contract=off -Iinclude -I"$out/shim" -I"$torch_include" \
-    -I"$torch_include/torch/csrc/api/include" \
+    -Xcompiler -ffp-contract=off "${includes[@]}" -MD -MF "$out/cu.d" \
     -c src/cuda/randquant.cu -o "$out/randquant_sm$arch.o"
-  echo "check-cuda-compile: src/cuda/randquant.cu -> sm_$arch object ($(stat -c %s "$out/randquant_sm$arch.o") bytes)"
+  check_deps "$out/cu.d" src/cuda/randquant.cu
+  echo "check-cuda-compile: src/cuda/randquant.cu -> sm_$arch object ($(stat -c %s "$out/randquant_sm$arch.o") bytes), headers $torch_include"
 done
+${CXX:-g++} -std=c++17 -fsyntax-only -Wall -Wextra "${includes[@]}" \
+  -isystem "$cuda_include" -Itests -MD -MF "$out/graph.d" tests/test_cuda_graph.cpp
+check_deps "$out/graph.d" tests/test_cuda_graph.cpp
+echo "check-cuda-compile: tests/test_cuda_graph.cpp compiles (g++ -fsyntax-only), headers $torch_include"

@@ -13,13 +13,15 @@
 #    and libprotobuf-dev are for linking and Python; nothing here includes
 #    them).
 # 2. `g++ -std=c++17 -fsyntax-only` of every public header alone (a one-line
-#    TU each), tests/*.cpp, tests/tsan/*.cpp, examples/*.cpp,
+#    TU each), tests/*.cpp (but test_cuda_graph.cpp, see 3), tests/tsan/*.cpp, examples/*.cpp,
 #    examples/ssl/main.cpp and benchmarks/*.cpp, with the 2.6 headers first
 #    and /usr/include (GoogleTest, Google Benchmark, stb) after them.
 #    bookworm's own LibTorch 1.13 headers also live in /usr/include, so each
 #    TU's dependency list is checked too: a header of the 1.13 install
 #    (/usr/include/{ATen,c10,torch,caffe2,...}) means the TU used a header
 #    that 2.6 lacks, and fails the check.
+# 3. scripts/check-cuda-compile.sh with the 2.6 headers: nvcc of the CUDA
+#    component (sm_90) and tests/test_cuda_graph.cpp (skipped without nvcc).
 # Environment: RANDQUANT_LIBTORCH2_CACHE, RANDQUANT_LIBTORCH2_SUITE (trixie),
 # RANDQUANT_LIBTORCH2_MIRROR (http://deb.debian.org/debian), CXX (g++),
 # RANDQUANT_LIBTORCH2_JOBS (2). Exits non-zero on any compile error.
@@ -80,6 +82,7 @@ while IFS= read -r header; do
   sources+=("$tu")
 done < <(find include -name '*.h' | sort)
 for f in tests/*.cpp tests/tsan/*.cpp examples/*.cpp examples/ssl/main.cpp benchmarks/*.cpp; do
+  [ "$f" = tests/test_cuda_graph.cpp ] && continue  # needs CUDA's headers: below
   [ -f "$f" ] && sources+=("$root/$f")
 done
 
@@ -131,3 +134,10 @@ if [ -n "$warnings" ]; then
 fi
 echo "check-libtorch2: ${#sources[@]} translation units compile against libtorch-dev $version" \
   "(compile $((SECONDS - compile_start)) s, total $((SECONDS - start)) s)"
+
+# 3. The CUDA code against the same headers: nvcc for sm_90 (one
+#    architecture is enough to check the headers) and the CUDA-graph test.
+echo "== check-libtorch2: CUDA sources against libtorch-dev $version"
+TORCH_INCLUDE=$inc CUDA_ARCHS=${RANDQUANT_LIBTORCH2_CUDA_ARCHS:-90} \
+  "$root/scripts/check-cuda-compile.sh"
+echo "check-libtorch2: done against libtorch-dev $version (total $((SECONDS - start)) s)"
