@@ -1,10 +1,12 @@
 // The CUDA kernels' per-thread code (randquant/cuda/block_passes.h) run on
 // the CPU: every thread of every block of the three passes in turn, planned
-// as kernel.cuh plans a launch. It must give the CPU kernel's output bit for
-// bit. This checks, without a GPU, the code the GPU runs (the element walk,
-// 16-byte packs with their head and tail, chunked slices, both region
-// lookups, the per-slice parameters); what it cannot check is what only a
-// GPU does (shared-memory staging, the block reduction, the launches).
+// as kernel.cuh plans a launch, each phase of a block for all its threads
+// before the next (the GPU has a barrier there). It must give the CPU
+// kernel's output bit for bit. This checks, without a GPU, the code the GPU
+// runs (the element walk, 16-byte packs with their head and tail, chunked
+// slices, both region lookups, the block-parallel cut points, rank sort and
+// proxies); what it cannot check is what only a GPU does (the block
+// reduction, barriers, the launches themselves).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,7 +29,7 @@ namespace {
 /// What an emulated launch did.
 struct Emulated {
   at::Tensor out;                ///< the output
-  bool register_lookup = false;  ///< which lookup pass 3 used
+  bool register_lookup = false;  ///< which lookup pass 2 used
   int64_t chunks = 1;            ///< chunks per slice
 };
 
@@ -58,28 +60,37 @@ void emulate_launch(const rq::detail::SliceViews& views,
   const rq::core::SliceConfig cfg{static_cast<int>(options.regions()),
                                   static_cast<int>(options.max_regions()),
                                   options.spacing(), options.collapse()};
-  std::vector<A> cuts(plan.slices * plan.rmax);
-  std::vector<T> proxies(plan.slices * plan.rmax);
-  std::vector<int32_t> regions(plan.slices);
-  std::vector<uint8_t> quantized(plan.slices);
-  for (int64_t s = 0; s < plan.slices; ++s) {  // pass 2
-    cu::slice_params<T, A>(s, unit_lo.data(), unit_hi.data(), plan.grid, key,
-                           cfg, options.p(), plan.rmax, cuts.data(),
-                           proxies.data(), regions.data(), quantized.data());
-  }
-  for (int64_t unit = 0; unit < plan.units; ++unit) {  // pass 3
+  // Pass 2: the block's "shared memory", its phases one after another
+  // (each phase ends at a barrier on the GPU), then the write.
+  std::vector<A> draws(plan.rmax), cuts(plan.rmax);
+  std::vector<T> proxies(plan.rmax);
+  for (int64_t block = 0; block < plan.units; ++block) {
+    const int64_t unit = cu::pass2_unit(block, plan.units);
     const int64_t s = unit / plan.grid.chunks;
-    const A* row_cuts = cuts.data() + s * plan.rmax;
-    const T* row_proxies = proxies.data() + s * plan.rmax;
+    const cu::SliceHeader<A> h = cu::slice_header<A>(
+        s, unit_lo.data(), unit_hi.data(), plan.grid, key, cfg, options.p());
+    if (h.quantize) {
+      for (int tid = 0; tid < cu::kThreads; ++tid) {
+        cu::draw_cuts_phase<A>(tid, cu::kThreads, key, s, h, cfg, draws.data());
+      }
+      for (int tid = 0; tid < cu::kThreads; ++tid) {
+        cu::sort_cuts_phase<A>(tid, cu::kThreads, h.regions - 1, draws.data(),
+                               cuts.data());
+      }
+      for (int tid = 0; tid < cu::kThreads; ++tid) {
+        cu::proxies_phase<T, A>(tid, cu::kThreads, key, s, h, cfg, cuts.data(),
+                                proxies.data());
+      }
+    }
     for (int tid = 0; tid < cu::kThreads; ++tid) {
       if (plan.register_lookup) {
         cu::write_unit<T, A, cu::RegisterLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit, row_cuts,
-            row_proxies, regions[s] - 1, quantized[s] != 0);
+            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
+            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
       } else {
         cu::write_unit<T, A, cu::SearchLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit, row_cuts,
-            row_proxies, regions[s] - 1, quantized[s] != 0);
+            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
+            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
       }
     }
   }

@@ -154,34 +154,53 @@ RQ_INLINE T to_element(A v) {
   }
 }
 
+/// Cut point k (unsorted) of a slice with `regions` regions over [lo, hi]:
+/// at a uniform draw 1 + k (Random spacing) or at (k + 1) / regions
+/// (Uniform). Depends on k alone, so the cut points may be drawn in any
+/// order, or in parallel.
+template <typename A>
+RQ_INLINE A cut_point(PhiloxStream& rng, int k, int regions, A lo, A hi,
+                      const SliceConfig& cfg) {
+  const A t = cfg.spacing == Spacing::Random
+                  ? static_cast<A>(rng.uniform(1u + static_cast<uint32_t>(k)))
+                  : static_cast<A>(k + 1) / static_cast<A>(regions);
+  return lerp_inside(lo, hi, t);
+}
+
+/// The proxy of region j = [left, right] (bounds from the sorted cut
+/// points): a uniform draw 1024 + j inside it (InsideRandom), its middle
+/// (Middle), or 0 (Zeros).
+template <typename A>
+RQ_INLINE A proxy_value(PhiloxStream& rng, int j, A left, A right,
+                        const SliceConfig& cfg) {
+  if (cfg.collapse == Collapse::InsideRandom) {
+    return lerp_inside(
+        left, right,
+        static_cast<A>(rng.uniform(kProxyDrawBase + static_cast<uint32_t>(j))));
+  }
+  if (cfg.collapse == Collapse::Middle) return lerp_inside(left, right, A(0.5));
+  return A(0);
+}
+
 /// The per-slice parameters of one slice with finite values in [lo, hi]:
 /// writes R - 1 sorted cut points to `cuts` and R proxies (as elements of T)
 /// to `proxies`, and returns R. `cuts` needs room for max(regions,
 /// max_regions) - 1 values and `proxies` for max(regions, max_regions).
+/// (A CUDA block derives the same values in parallel from the same
+/// pieces: cuda/block_passes.h.)
 template <typename T, typename A>
 RQ_INLINE int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
                                 const SliceConfig& cfg, A* cuts, T* proxies) {
   PhiloxStream rng(key, slice, Stream::kSlice);
   const int regions = slice_regions(rng, cfg);
   for (int k = 0; k < regions - 1; ++k) {
-    const A t = cfg.spacing == Spacing::Random
-                    ? static_cast<A>(rng.uniform(1u + static_cast<uint32_t>(k)))
-                    : static_cast<A>(k + 1) / static_cast<A>(regions);
-    cuts[k] = lerp_inside(lo, hi, t);
+    cuts[k] = cut_point(rng, k, regions, lo, hi, cfg);
   }
   sort_ascending(cuts, regions - 1);
   for (int j = 0; j < regions; ++j) {
     const A left = j == 0 ? lo : cuts[j - 1];
     const A right = j == regions - 1 ? hi : cuts[j];
-    A proxy = A(0);
-    if (cfg.collapse == Collapse::InsideRandom) {
-      proxy = lerp_inside(left, right,
-                          static_cast<A>(rng.uniform(
-                              kProxyDrawBase + static_cast<uint32_t>(j))));
-    } else if (cfg.collapse == Collapse::Middle) {
-      proxy = lerp_inside(left, right, A(0.5));
-    }
-    proxies[j] = to_element<T>(proxy);
+    proxies[j] = to_element<T>(proxy_value(rng, j, left, right, cfg));
   }
   return regions;
 }

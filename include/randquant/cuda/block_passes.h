@@ -6,15 +6,18 @@
 /// every thread of every block in turn on the CPU, so the code the GPU runs
 /// is also checked on machines without one.
 ///
-/// A launch works on units: unit = (slice, chunk of the slice). Pass 1 finds
-/// each unit's finite min/max, pass 2 (one thread per slice) draws the
-/// slice's parameters with the shared per-slice math, pass 3 writes.
+/// A launch works on units: unit = (slice, chunk of the slice), one block
+/// each. Pass 1 finds each unit's finite min/max. Pass 2 derives the unit's
+/// slice's parameters in shared memory, the block's threads drawing cut
+/// points, sorting them and computing proxies in parallel with the shared
+/// per-slice math (core/slice_math.h), then writes the unit.
 
 #include <c10/util/BFloat16.h>
 #include <c10/util/Exception.h>
 #include <c10/util/Half.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -52,9 +55,17 @@ struct UnitGrid {
 struct LaunchPlan {
   UnitGrid grid;                 ///< unit geometry
   int64_t slices = 0;            ///< N * C
-  int64_t units = 0;             ///< slices * chunks: blocks of passes 1 and 3
-  int64_t rmax = 1;              ///< row length of the cut and proxy buffers
-  bool register_lookup = false;  ///< pass 3 counts compares (R <= 16)
+  int64_t units = 0;             ///< slices * chunks: blocks of each pass
+  int64_t rmax = 1;              ///< most regions of a slice
+  bool register_lookup = false;  ///< pass 2 counts compares (R <= 16)
+
+  /// Shared memory of a pass-2 block: unsorted and sorted cut points (A)
+  /// and proxies (T), rmax of each (sizeof(A) >= alignof(T) for every
+  /// dtype, so the proxies stay aligned).
+  template <typename T, typename A>
+  size_t pass2_shared_bytes() const {
+    return static_cast<size_t>(rmax) * (2 * sizeof(A) + sizeof(T));
+  }
 };
 
 /// Plans the launch for `slices` slices of `slice_size` elements and at
@@ -193,15 +204,23 @@ RQ_INLINE MinMaxOp<T, A> min_max_unit(int tid, int threads, const T* in,
   return op;
 }
 
-/// Pass 2, one thread per slice s: folds the slice's unit min/max, draws
-/// its regions, cut points (a row of `rmax`, +inf after the last cut) and
-/// proxies with the shared per-slice math, and tosses its sample's coin.
-template <typename T, typename A>
-RQ_INLINE void slice_params(int64_t s, const A* unit_lo, const A* unit_hi,
-                            const UnitGrid& grid, uint64_t key,
-                            const core::SliceConfig& cfg, double p,
-                            int64_t rmax, A* cuts, T* proxies, int32_t* regions,
-                            uint8_t* quantized) {
+/// What every thread of a pass-2 block derives alike, without shared
+/// memory: the slice's finite min/max (folded over its units), its number
+/// of regions and whether it is quantized.
+template <typename A>
+struct SliceHeader {
+  A lo;           ///< finite min (+0 for -0), +inf when there is none
+  A hi;           ///< finite max (+0 for -0), -inf when there is none
+  int regions;    ///< R (1 for a slice without finite values)
+  bool quantize;  ///< finite values and the sample's coin says so
+};
+
+/// The header of slice s (see SliceHeader).
+template <typename A>
+RQ_INLINE SliceHeader<A> slice_header(int64_t s, const A* unit_lo,
+                                      const A* unit_hi, const UnitGrid& grid,
+                                      uint64_t key,
+                                      const core::SliceConfig& cfg, double p) {
   A lo = std::numeric_limits<A>::infinity(), hi = -lo;
   for (int64_t j = 0; j < grid.chunks; ++j) {
     const A l = unit_lo[s * grid.chunks + j], h = unit_hi[s * grid.chunks + j];
@@ -211,19 +230,61 @@ RQ_INLINE void slice_params(int64_t s, const A* unit_lo, const A* unit_hi,
   lo = lo + A(0);  // -0 becomes +0, as on the CPU
   hi = hi + A(0);
   const bool has_finite = lo <= hi;
+  core::PhiloxStream rng(key, static_cast<uint64_t>(s), core::Stream::kSlice);
+  const int regions = has_finite ? core::slice_regions(rng, cfg) : 1;
   const bool applied =
       core::sample_applied(key, static_cast<uint64_t>(s / grid.channels), p);
-  A* row_cuts = cuts + s * rmax;
-  T* row_proxies = proxies + s * rmax;
-  const int r =
-      has_finite ? core::fill_slice_params<T>(key, static_cast<uint64_t>(s), lo,
-                                              hi, cfg, row_cuts, row_proxies)
-                 : 1;
-  for (int64_t k = r - 1; k < rmax; ++k) {
-    row_cuts[k] = std::numeric_limits<A>::infinity();
+  return SliceHeader<A>{lo, hi, regions, has_finite && applied};
+}
+
+/// Pass 2, phase 1 (one block per unit; phases end at a block barrier):
+/// thread tid draws cut points tid, tid + threads, ... of slice s, unsorted.
+template <typename A>
+RQ_INLINE void draw_cuts_phase(int tid, int threads, uint64_t key, int64_t s,
+                               const SliceHeader<A>& h,
+                               const core::SliceConfig& cfg, A* draws) {
+  core::PhiloxStream rng(key, static_cast<uint64_t>(s), core::Stream::kSlice);
+  for (int k = tid; k < h.regions - 1; k += threads) {
+    draws[k] = core::cut_point(rng, k, h.regions, h.lo, h.hi, cfg);
   }
-  regions[s] = r;
-  quantized[s] = has_finite && applied;
+}
+
+/// Phase 2: a rank sort. Thread tid places draws tid, tid + threads, ... at
+/// their rank (smaller values, then equal ones drawn earlier), so `cuts`
+/// holds the same sorted array as any other sort.
+template <typename A>
+RQ_INLINE void sort_cuts_phase(int tid, int threads, int n_cuts, const A* draws,
+                               A* cuts) {
+  for (int k = tid; k < n_cuts; k += threads) {
+    const A v = draws[k];
+    int rank = 0;
+    for (int i = 0; i < n_cuts; ++i) {
+      rank += (draws[i] < v) | ((draws[i] == v) & (i < k));
+    }
+    cuts[rank] = v;
+  }
+}
+
+/// Phase 3: thread tid computes proxies tid, tid + threads, ... from the
+/// sorted cut points, as core::fill_slice_params does.
+template <typename T, typename A>
+RQ_INLINE void proxies_phase(int tid, int threads, uint64_t key, int64_t s,
+                             const SliceHeader<A>& h,
+                             const core::SliceConfig& cfg, const A* cuts,
+                             T* proxies) {
+  core::PhiloxStream rng(key, static_cast<uint64_t>(s), core::Stream::kSlice);
+  for (int j = tid; j < h.regions; j += threads) {
+    const A left = j == 0 ? h.lo : cuts[j - 1];
+    const A right = j == h.regions - 1 ? h.hi : cuts[j];
+    proxies[j] =
+        core::to_element<T>(core::proxy_value(rng, j, left, right, cfg));
+  }
+}
+
+/// Pass 2 visits units last to first: the units pass 1 read last are the
+/// likeliest to be still in L2.
+RQ_INLINE int64_t pass2_unit(int64_t block, int64_t units) {
+  return units - 1 - block;
 }
 
 /// Region lookup for R <= kRegisterCuts + 1: the cut points in registers
@@ -277,8 +338,8 @@ struct WriteOp {
   }
 };
 
-/// Pass 3, one thread: writes its share of the unit's elements. `cuts` and
-/// `proxies` are the unit's slice's rows (shared memory on the GPU).
+/// Pass 2, last phase, one thread: writes its share of the unit's elements.
+/// `cuts` and `proxies` are its slice's (shared memory on the GPU).
 template <typename T, typename A, typename Lookup>
 RQ_INLINE void write_unit(int tid, int threads, const T* in, T* out,
                           const detail::RunLayout& layout, const UnitGrid& grid,

@@ -1,12 +1,13 @@
 #pragma once
 /// \file
-/// CUDA kernels of the fused functor (nvcc only). Three launches on the
-/// current stream: per-(slice, chunk) min/max of finite values; one thread
-/// per slice for the shared per-slice math (core/slice_math.h, the same code
-/// the CPU runs); the write pass with each slice's cut points and proxies
-/// in shared memory (and, for R <= 16, in registers). What each thread does
-/// is in block_passes.h, shared with a CPU emulation test. No host
-/// synchronisation; buffers are O(slices * R).
+/// CUDA kernels of the fused functor (nvcc only). Two launches on the
+/// current stream, one block per (slice, chunk) unit: the min/max of the
+/// unit's finite values; then the slice's cut points and proxies, derived
+/// in shared memory by the block's threads with the shared per-slice math
+/// (core/slice_math.h, the same code the CPU runs), and the write (cut
+/// points in registers for R <= 16). What each thread does is in
+/// block_passes.h, shared with a CPU emulation test. No host
+/// synchronisation; buffers are O(units).
 
 #ifndef __CUDACC__
 #error \
@@ -65,49 +66,41 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-/// Pass 2: per-slice parameters, one thread per slice. The key is `key`,
+/// Pass 2: one block per unit, units last to first. The block derives its
+/// slice's cut points and proxies in shared memory (three phases between
+/// barriers, see block_passes.h), then writes the unit. The key is `key`,
 /// or the one at `device_key` (drawn there from a CUDA generator).
-template <typename T, typename A>
-__global__ void params_kernel(const A* unit_lo, const A* unit_hi, UnitGrid grid,
-                              int64_t slices, uint64_t key,
-                              const int64_t* device_key, core::SliceConfig cfg,
-                              double p, int64_t rmax, A* cuts, T* proxies,
-                              int32_t* regions, uint8_t* quantized) {
-  const int64_t s = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (s >= slices) return;
-  const uint64_t k =
-      device_key != nullptr ? static_cast<uint64_t>(*device_key) : key;
-  slice_params<T, A>(s, unit_lo, unit_hi, grid, k, cfg, p, rmax, cuts, proxies,
-                     regions, quantized);
-}
-
-/// Pass 3: proxy[region(x)] for finite x of quantized slices, x otherwise
-/// (one block per unit); the unit's slice's cut points and proxies are
-/// staged in shared memory first.
 template <typename T, typename A, typename Lookup>
 __global__ void __launch_bounds__(kThreads)
-    write_kernel(const T* in, T* out, detail::RunLayout layout, UnitGrid grid,
-                 int64_t rmax, const A* cuts, const T* proxies,
-                 const int32_t* regions, const uint8_t* quantized) {
+    quantize_kernel(const T* in, T* out, detail::RunLayout layout,
+                    UnitGrid grid, int64_t units, int64_t rmax,
+                    const A* unit_lo, const A* unit_hi, uint64_t key,
+                    const int64_t* device_key, core::SliceConfig cfg,
+                    double p) {
   extern __shared__ __align__(16) unsigned char shared[];
-  A* s_cuts = reinterpret_cast<A*>(shared);
+  A* s_draws = reinterpret_cast<A*>(shared);
+  A* s_cuts = s_draws + rmax;
   T* s_proxies = reinterpret_cast<T*>(s_cuts + rmax);
-  const int64_t unit = blockIdx.x;
+  const int tid = static_cast<int>(threadIdx.x);
+  const int64_t unit = pass2_unit(blockIdx.x, units);
   const int64_t s = unit / grid.chunks;
-  const bool quantize = quantized[s] != 0;
-  if (quantize) {
-    for (int64_t k = threadIdx.x; k < rmax; k += kThreads) {
-      s_cuts[k] = cuts[s * rmax + k];
-      s_proxies[k] = proxies[s * rmax + k];
-    }
+  const uint64_t k =
+      device_key != nullptr ? static_cast<uint64_t>(*device_key) : key;
+  const SliceHeader<A> h =
+      slice_header<A>(s, unit_lo, unit_hi, grid, k, cfg, p);
+  if (h.quantize) {  // the same for the whole block, so are the barriers
+    draw_cuts_phase<A>(tid, kThreads, k, s, h, cfg, s_draws);
+    __syncthreads();
+    sort_cuts_phase<A>(tid, kThreads, h.regions - 1, s_draws, s_cuts);
+    __syncthreads();
+    proxies_phase<T, A>(tid, kThreads, k, s, h, cfg, s_cuts, s_proxies);
+    __syncthreads();
   }
-  __syncthreads();
-  write_unit<T, A, Lookup>(static_cast<int>(threadIdx.x), kThreads, in, out,
-                           layout, grid, unit, s_cuts, s_proxies,
-                           regions[s] - 1, quantize);
+  write_unit<T, A, Lookup>(tid, kThreads, in, out, layout, grid, unit, s_cuts,
+                           s_proxies, h.regions - 1, h.quantize);
 }
 
-/// Launches the three kernels for element type T.
+/// Launches the two passes for element type T.
 template <typename T>
 void launch(const detail::SliceViews& views, const detail::Geometry& g,
             const RandomizedQuantizationOptions& options,
@@ -119,16 +112,11 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
   TORCH_CHECK(
       plan.units <= std::numeric_limits<int32_t>::max(),
       "randomized_quantize: too many slices for one launch: ", plan.units);
-  const auto dev = views.in_v.options();
   const at::ScalarType acc =
       std::is_same<A, double>::value ? at::kDouble : at::kFloat;
-  at::Tensor unit_lo = at::empty({plan.units}, dev.dtype(acc));
-  at::Tensor unit_hi = at::empty({plan.units}, dev.dtype(acc));
-  at::Tensor cuts = at::empty({plan.slices, plan.rmax}, dev.dtype(acc));
-  at::Tensor proxies =
-      at::empty({plan.slices, plan.rmax}, dev.dtype(views.in_v.scalar_type()));
-  at::Tensor regions = at::empty({plan.slices}, dev.dtype(at::kInt));
-  at::Tensor quantized = at::empty({plan.slices}, dev.dtype(at::kByte));
+  const auto unit_options = views.in_v.options().dtype(acc);
+  at::Tensor unit_lo = at::empty({plan.units}, unit_options);
+  at::Tensor unit_hi = at::empty({plan.units}, unit_options);
   const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   const unsigned blocks = static_cast<unsigned>(plan.units);
 
@@ -139,24 +127,15 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
   const core::SliceConfig cfg{static_cast<int>(options.regions()),
                               static_cast<int>(options.max_regions()),
                               options.spacing(), options.collapse()};
-  const unsigned param_blocks =
-      static_cast<unsigned>((plan.slices + 127) / 128);
   const int64_t* device_key =
       key.on_device() ? key.device.data_ptr<int64_t>() : nullptr;
-  params_kernel<T, A><<<param_blocks, 128, 0, stream>>>(
-      unit_lo.data_ptr<A>(), unit_hi.data_ptr<A>(), plan.grid, plan.slices,
-      key.host, device_key, cfg, options.p(), plan.rmax, cuts.data_ptr<A>(),
-      proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),
-      quantized.data_ptr<uint8_t>());
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
-  const size_t shared_bytes =
-      static_cast<size_t>(plan.rmax) * (sizeof(A) + sizeof(T));
-  auto write = plan.register_lookup ? &write_kernel<T, A, RegisterLookup<A>>
-                                    : &write_kernel<T, A, SearchLookup<A>>;
-  write<<<blocks, kThreads, shared_bytes, stream>>>(
+  auto quantize = plan.register_lookup
+                      ? &quantize_kernel<T, A, RegisterLookup<A>>
+                      : &quantize_kernel<T, A, SearchLookup<A>>;
+  quantize<<<blocks, kThreads, plan.pass2_shared_bytes<T, A>(), stream>>>(
       views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
-      plan.grid, plan.rmax, cuts.data_ptr<A>(), proxies.data_ptr<T>(),
-      regions.data_ptr<int32_t>(), quantized.data_ptr<uint8_t>());
+      plan.grid, plan.units, plan.rmax, unit_lo.data_ptr<A>(),
+      unit_hi.data_ptr<A>(), key.host, device_key, cfg, options.p());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
