@@ -1,7 +1,5 @@
 // The CUDA kernels' per-thread code (randquant/cuda/block_passes.h) run on
-// the CPU: every thread of every block of the three passes in turn, planned
-// as kernel.cuh plans a launch, each phase of a block for all its threads
-// before the next (the GPU has a barrier there). It must give the CPU
+// the CPU by the emulated launch of cuda_emulation.h: it must give the CPU
 // kernel's output bit for bit. This checks, without a GPU, the code the GPU
 // runs (the element walk, 16-byte packs with their head and tail, chunked
 // slices, both region lookups, the block-parallel cut points, rank sort and
@@ -9,11 +7,11 @@
 // reduction, barriers, the launches themselves).
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <vector>
+#include <string>
 
+#include "cuda_emulation.h"
 #include "randquant/cuda/block_passes.h"
 #include "test_util.h"
 
@@ -26,97 +24,6 @@ using Opt = RandomizedQuantizationOptions;
 
 namespace {
 
-/// What an emulated launch did.
-struct Emulated {
-  at::Tensor out;                ///< the output
-  bool register_lookup = false;  ///< which lookup pass 2 used
-  int64_t chunks = 1;            ///< chunks per slice
-};
-
-/// kernel.cuh's launch for element type T, one thread after another.
-template <typename T>
-void emulate_launch(const rq::detail::SliceViews& views,
-                    const rq::detail::Geometry& g, const Opt& options,
-                    uint64_t key, Emulated* result) {
-  using A = rq::core::acc_type<T>;
-  namespace cu = rq::cuda;
-  const cu::LaunchPlan plan =
-      cu::plan_launch(g.slices(), g.channels, views.layout.slice_size(),
-                      std::max(options.regions(), options.max_regions()));
-  const T* in = views.in_v.data_ptr<T>();
-  T* out = views.out_v.data_ptr<T>();
-  std::vector<A> unit_lo(plan.units), unit_hi(plan.units);
-  for (int64_t unit = 0; unit < plan.units; ++unit) {  // pass 1
-    A lo = std::numeric_limits<A>::infinity(), hi = -lo;
-    for (int tid = 0; tid < cu::kThreads; ++tid) {
-      const cu::MinMaxOp<T, A> mm = cu::min_max_unit<T, A>(
-          tid, cu::kThreads, in, views.layout, plan.grid, unit);
-      lo = std::min(lo, mm.lo);
-      hi = std::max(hi, mm.hi);
-    }
-    unit_lo[unit] = lo;
-    unit_hi[unit] = hi;
-  }
-  const rq::core::SliceConfig cfg{static_cast<int>(options.regions()),
-                                  static_cast<int>(options.max_regions()),
-                                  options.spacing(), options.collapse()};
-  // Pass 2: the block's "shared memory", its phases one after another
-  // (each phase ends at a barrier on the GPU), then the write.
-  std::vector<A> draws(plan.rmax), cuts(plan.rmax);
-  std::vector<T> proxies(plan.rmax);
-  for (int64_t block = 0; block < plan.units; ++block) {
-    const int64_t unit = cu::pass2_unit(block, plan.units);
-    const int64_t s = unit / plan.grid.chunks;
-    const cu::SliceHeader<A> h = cu::slice_header<A>(
-        s, unit_lo.data(), unit_hi.data(), plan.grid, key, cfg, options.p());
-    if (h.quantize) {
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::draw_cuts_phase<A>(tid, cu::kThreads, key, s, h, cfg, draws.data());
-      }
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::sort_cuts_phase<A>(tid, cu::kThreads, h.regions - 1, draws.data(),
-                               cuts.data());
-      }
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::proxies_phase<T, A>(tid, cu::kThreads, key, s, h, cfg, cuts.data(),
-                                proxies.data());
-      }
-    }
-    for (int tid = 0; tid < cu::kThreads; ++tid) {
-      if (plan.register_lookup) {
-        cu::write_unit<T, A, cu::RegisterLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
-            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
-      } else {
-        cu::write_unit<T, A, cu::SearchLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
-            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
-      }
-    }
-  }
-  result->register_lookup = plan.register_lookup;
-  result->chunks = plan.grid.chunks;
-}
-
-/// randomized_quantize() of x with `key`, through the emulated CUDA launch.
-/// The output starts as NaN (floats) or 0x5A bytes, so a missed element
-/// shows.
-Emulated emulate(const at::Tensor& x, const Opt& options, uint64_t key) {
-  const rq::detail::Geometry g = rq::detail::check_inputs(x, options, "emu");
-  const rq::detail::SliceViews views = rq::detail::make_slice_views(x, g);
-  if (at::isFloatingType(x.scalar_type())) {
-    views.out_v.fill_(std::numeric_limits<double>::quiet_NaN());
-  } else {
-    views.out_v.fill_(0x5A);
-  }
-  Emulated result;
-  AT_DISPATCH_ALL_TYPES_AND2(
-      at::kHalf, at::kBFloat16, x.scalar_type(), "emulate",
-      [&] { emulate_launch<scalar_t>(views, g, options, key, &result); });
-  result.out = views.out;
-  return result;
-}
-
 /// The CPU kernel's output for the same key.
 at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
   const rq::detail::Geometry g = rq::detail::check_inputs(x, options, "cpu");
@@ -127,7 +34,7 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
 ::testing::AssertionResult same_as_cpu(const at::Tensor& x, const Opt& o,
                                        uint64_t key) {
   const at::Tensor before = x.clone();
-  const Emulated e = emulate(x, o, key);
+  const rq_test::Emulated e = rq_test::emulate_cuda(x, o, key);
   const at::Tensor expected = cpu_kernel(x, o, key);
   if (!rq_test::same_bits(e.out, expected)) {
     return ::testing::AssertionFailure()
@@ -171,14 +78,17 @@ TEST(CudaEmulation, EveryDtypeLayoutAndLookupMatchesTheCpuKernel) {
 // than one chunk is split into several units, at chunk boundaries that fall
 // inside 16-byte packs.
 TEST(CudaEmulation, ChunkedSlicesAndLookupChoice) {
-  EXPECT_TRUE(emulate(at::rand({1, 1, 8}), Opt(16), 1).register_lookup);
-  EXPECT_FALSE(emulate(at::rand({1, 1, 8}), Opt(17), 1).register_lookup);
+  EXPECT_TRUE(
+      rq_test::emulate_cuda(at::rand({1, 1, 8}), Opt(16), 1).register_lookup);
   EXPECT_FALSE(
-      emulate(at::rand({1, 1, 8}), Opt(2).max_regions(17), 1).register_lookup);
+      rq_test::emulate_cuda(at::rand({1, 1, 8}), Opt(17), 1).register_lookup);
+  EXPECT_FALSE(
+      rq_test::emulate_cuda(at::rand({1, 1, 8}), Opt(2).max_regions(17), 1)
+          .register_lookup);
   for (const at::ScalarType dtype : {at::kFloat, at::kByte, at::kHalf}) {
     const int64_t n = 3 * rq::cuda::kChunk + 5;
     const at::Tensor x = random_input({1, 2, n}, dtype, 11);
-    EXPECT_EQ(emulate(x, Opt(8), 2).chunks, 4);
+    EXPECT_EQ(rq_test::emulate_cuda(x, Opt(8), 2).chunks, 4);
     EXPECT_TRUE(same_as_cpu(x, Opt(8), 3)) << c10::toString(dtype);
     EXPECT_TRUE(same_as_cpu(x, Opt(300), 4)) << c10::toString(dtype);
   }

@@ -12,7 +12,9 @@
 //    valid ones never throw;
 //  - the input (its whole storage) is never modified;
 //  - the output has the input's shape and dtype, and equals
-//    randomized_quantize_composite() bit for bit with the same seed;
+//    randomized_quantize_composite() bit for bit with the same seed, and
+//    the CUDA kernels' per-thread code run on the CPU (tests/
+//    cuda_emulation.h) with the same key;
 //  - for a floating input that requires grad, the output carries a
 //    gradient exactly with straight_through, and then x's gradient passes
 //    through unchanged;
@@ -30,6 +32,8 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include <randquant/randquant.h>
+
+#include "../cuda_emulation.h"
 
 #include <algorithm>
 #include <chrono>
@@ -623,6 +627,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_REQUIRE(same_bits(fused, composite),
                "fused and composite outputs differ bitwise");
+  // The emulation steps through 256 threads per block: launches of up to
+  // 16 blocks only, so the fuzzer keeps its pace.
+  if (in.x.numel() > 0) {
+    const at::Tensor emulated =
+        rq_test::emulate_cuda(in.x.detach(), c.options, params.key,
+                              /*max_units=*/16)
+            .out;
+    FUZZ_REQUIRE(!emulated.defined() || same_bits(emulated, fused.detach()),
+                 "the emulated CUDA launch and the CPU kernel differ bitwise");
+  }
   check_output(in, c, fused.detach(), params);
   if (track_grad) {
     const bool st = c.options.straight_through();
