@@ -1,5 +1,6 @@
 // randquant CUDA benchmark: the fused CUDA kernel (randomized_quantize on a
-// CUDA tensor, CPU generator) against x.clone() (the floor: one read and one
+// CUDA tensor, CPU generator; once also with the key drawn on the device)
+// against x.clone() (the floor: one read and one
 // write), the composite ATen path and a device-aware ATen transcription of
 // the authors' module. A plain main (no Google Benchmark): each case is timed
 // by wall clock between torch::cuda::synchronize() calls over a loop of
@@ -151,6 +152,16 @@ Op fused(int64_t regions) {
   };
 }
 
+/// The fused kernel without a generator: the key is drawn on the device
+/// from the default generator of x's device (one more small launch; the
+/// CUDA-graph-capturable way).
+Op fused_default_generator(int64_t regions) {
+  const auto opts = randquant::RandomizedQuantizationOptions(regions);
+  return [opts](const at::Tensor& x, at::Generator&) {
+    return randquant::randomized_quantize(x, opts);
+  };
+}
+
 Op composite(int64_t regions) {
   const auto opts = randquant::RandomizedQuantizationOptions(regions);
   return [opts](const at::Tensor& x, at::Generator& g) {
@@ -211,6 +222,8 @@ void run_all() {
     run_case(case_name("clone", dt, sh.batch), sh.batch, dt, clone);
     for (int64_t r : {8, 256})
       run_case(case_name("fused", dt, sh.batch, r), sh.batch, dt, fused(r));
+    run_case(case_name("fused-default-gen", dt, sh.batch, 8), sh.batch, dt,
+             fused_default_generator(8));
     for (int64_t r : {8, 256})
       run_case(case_name("composite", dt, sh.batch, r), sh.batch, dt,
                composite(r), 200);
@@ -253,6 +266,9 @@ void print_ratios() {
       ratio("fused/clone " + t + " " + b + " R" + std::to_string(r),
             case_name("fused", dt, sh.batch, r),
             case_name("clone", dt, sh.batch), 1.3, true);
+    ratio("fused default gen/CPU gen " + t + " " + b + " R8",
+          case_name("fused-default-gen", dt, sh.batch, 8),
+          case_name("fused", dt, sh.batch, 8), 0.0, true);
     ratio("reference/fused " + t + " " + b + " R8",
           case_name("reference", dt, sh.batch, 8),
           case_name("fused", dt, sh.batch, 8), 100.0, false);
