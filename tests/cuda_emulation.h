@@ -1,6 +1,6 @@
 #pragma once
 // The CUDA launch of randquant/cuda/kernel.cuh emulated on the CPU: every
-// thread of every block of both passes in turn, each phase of a block for
+// thread of every block of the three passes in turn, each phase of a block for
 // all its threads before the next (the GPU has a barrier there), with the
 // per-thread code the GPU runs (randquant/cuda/block_passes.h). Used by
 // tests/test_cuda_emulation.cpp and the fuzz harness.
@@ -32,55 +32,82 @@ void emulate_launch(const randquant::detail::SliceViews& views,
                     uint64_t key, Emulated* result) {
   using A = randquant::core::acc_type<T>;
   namespace cu = randquant::cuda;
+  constexpr int kThreads = cu::kThreads;
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
+  // Pass 1: each block's threads, then the block's reduction.
   std::vector<A> unit_lo(plan.units), unit_hi(plan.units);
-  for (int64_t unit = 0; unit < plan.units; ++unit) {  // pass 1
-    A lo = std::numeric_limits<A>::infinity(), hi = -lo;
-    for (int tid = 0; tid < cu::kThreads; ++tid) {
-      const cu::MinMaxOp<T, A> mm = cu::min_max_unit<T, A>(
-          tid, cu::kThreads, in, views.layout, plan.grid, unit);
-      lo = std::min(lo, mm.lo);
-      hi = std::max(hi, mm.hi);
+  for (int64_t unit = 0; unit < plan.units; ++unit) {
+    cu::MinMax<A> block;
+    for (int tid = 0; tid < kThreads; ++tid) {
+      const cu::MinMax<A> m = cu::min_max_unit<T, A>(
+          tid, kThreads, in, views.layout, plan.grid, unit);
+      block.add(m.lo, m.hi);
     }
-    unit_lo[unit] = lo;
-    unit_hi[unit] = hi;
+    unit_lo[unit] = block.lo;
+    unit_hi[unit] = block.hi;
   }
+  // Pass 2: one block per slice, phase by phase ("shared memory": draws and
+  // sorted; "global": the rows).
   const randquant::core::SliceConfig cfg{
       static_cast<int>(options.regions()),
       static_cast<int>(options.max_regions()), options.spacing(),
       options.collapse()};
-  // Pass 2: the block's "shared memory", its phases one after another
-  // (each phase ends at a barrier on the GPU), then the write.
-  std::vector<A> draws(plan.rmax), cuts(plan.rmax);
-  std::vector<T> proxies(plan.rmax);
-  for (int64_t block = 0; block < plan.units; ++block) {
-    const int64_t unit = cu::pass2_unit(block, plan.units);
-    const int64_t s = unit / plan.grid.chunks;
+  std::vector<A> cuts(plan.slices * plan.rmax), draws(plan.rmax),
+      sorted(plan.rmax);
+  std::vector<T> proxies(plan.slices * plan.rmax);
+  std::vector<int32_t> regions(plan.slices);
+  std::vector<uint8_t> quantized(plan.slices);
+  for (int64_t s = 0; s < plan.slices; ++s) {
+    cu::MinMax<A> block;
+    for (int tid = 0; tid < kThreads; ++tid) {
+      const cu::MinMax<A> m = cu::fold_units<A>(
+          tid, kThreads, s, unit_lo.data(), unit_hi.data(), plan.grid);
+      block.add(m.lo, m.hi);
+    }
     const cu::SliceHeader<A> h = cu::slice_header<A>(
-        s, unit_lo.data(), unit_hi.data(), plan.grid, key, cfg, options.p());
+        s, block.lo, block.hi, plan.grid, key, cfg, options.p());
     if (h.quantize) {
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::draw_cuts_phase<A>(tid, cu::kThreads, key, s, h, cfg, draws.data());
+      for (int tid = 0; tid < kThreads; ++tid) {
+        cu::draw_cuts_phase<A>(tid, kThreads, key, s, h, cfg, draws.data());
       }
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::sort_cuts_phase<A>(tid, cu::kThreads, h.regions - 1, draws.data(),
-                               cuts.data());
+      for (int tid = 0; tid < kThreads; ++tid) {
+        cu::sort_cuts_phase<A>(tid, kThreads, h.regions - 1, draws.data(),
+                               sorted.data());
       }
-      for (int tid = 0; tid < cu::kThreads; ++tid) {
-        cu::proxies_phase<T, A>(tid, cu::kThreads, key, s, h, cfg, cuts.data(),
-                                proxies.data());
+      for (int tid = 0; tid < kThreads; ++tid) {
+        cu::store_params_phase<T, A>(tid, kThreads, key, s, h, cfg,
+                                     sorted.data(), &cuts[s * plan.rmax],
+                                     &proxies[s * plan.rmax]);
       }
     }
-    for (int tid = 0; tid < cu::kThreads; ++tid) {
+    regions[s] = h.regions;
+    quantized[s] = h.quantize;
+  }
+  // Pass 3: one block per unit, in the kernel's order.
+  std::vector<A> staged_cuts(cu::padded(static_cast<int>(plan.rmax)));
+  std::vector<T> staged_proxies(plan.rmax);
+  for (int64_t block = 0; block < plan.units; ++block) {
+    const int64_t unit = cu::write_unit_of_block(block, plan.units);
+    const int64_t s = unit / plan.grid.chunks;
+    const bool quantize = quantized[s] != 0;
+    const int n_cuts = regions[s] - 1;
+    if (quantize) {
+      for (int tid = 0; tid < kThreads; ++tid) {
+        cu::stage_params_phase<T, A>(
+            tid, kThreads, n_cuts, &cuts[s * plan.rmax],
+            &proxies[s * plan.rmax], staged_cuts.data(), staged_proxies.data());
+      }
+    }
+    for (int tid = 0; tid < kThreads; ++tid) {
       if (plan.register_lookup) {
         cu::write_unit<T, A, cu::RegisterLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
-            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
+            tid, kThreads, in, out, views.layout, plan.grid, unit,
+            staged_cuts.data(), staged_proxies.data(), n_cuts, quantize);
       } else {
         cu::write_unit<T, A, cu::SearchLookup<A>>(
-            tid, cu::kThreads, in, out, views.layout, plan.grid, unit,
-            cuts.data(), proxies.data(), h.regions - 1, h.quantize);
+            tid, kThreads, in, out, views.layout, plan.grid, unit,
+            staged_cuts.data(), staged_proxies.data(), n_cuts, quantize);
       }
     }
   }

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <tuple>
 
 #include "test_util.h"
@@ -62,4 +63,27 @@ TEST(CudaGraph, CaptureAndReplayDrawFreshKeys_CUDA) {
   EXPECT_LE(max_distinct_per_slice(second), 8);
   EXPECT_TRUE(first.le(x.cpu().amax({2, 3}, true)).all().item<bool>());
   EXPECT_TRUE(first.ge(x.cpu().amin({2, 3}, true)).all().item<bool>());
+}
+
+// A CPU generator's key would be baked into the graph (every replay the
+// same): refused while capturing, with a message that says why.
+TEST(CudaGraph, CpuGeneratorIsRefusedWhileCapturing_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const at::Tensor x =
+      rq_test::random_input({2, 3, 8, 8}, at::kFloat, 41).to(at::kCUDA);
+  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool();
+  at::cuda::CUDAGraph graph;
+  std::string message;
+  {
+    const c10::cuda::CUDAStreamGuard guard(side);
+    graph.capture_begin();
+    try {
+      rq::randomized_quantize(x, RandomizedQuantizationOptions(4),
+                              rq_test::gen(1));
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    }
+    graph.capture_end();
+  }
+  EXPECT_NE(message.find("CPU generator"), std::string::npos) << message;
 }

@@ -217,6 +217,12 @@ TEST(EdgeCases, ErrorsNameTheArgumentAndValue) {
         rq::randomized_quantize(at::zeros({2, 3}, at::kComplexFloat));
       },
       {"dtype", "ComplexFloat"});
+  expect_error(
+      [&] {
+        rq::randomized_quantize(
+            at::quantize_per_tensor(at::rand({2, 3}), 0.1, 0, at::kQInt8));
+      },
+      {"dtype", "QInt8"});
   expect_error([&] { rq::randomized_quantize(at::Tensor()); },
                {"x is an undefined tensor"});
   // A CUDA generator serves only CUDA tensors on its device; a generator of

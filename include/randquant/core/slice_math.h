@@ -211,15 +211,26 @@ RQ_INLINE bool sample_applied(uint64_t key, uint64_t sample, double p) {
   return static_cast<double>(rng.uniform(0)) < p;
 }
 
-/// Region index of v: the number of cut points <= v (ties go right).
-/// Binary search over the sorted `cuts`.
+/// Cut point i of a plain sorted array.
 template <typename A>
-RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {
+struct PlainCuts {
+  const A* cuts;  ///< the sorted cut points
+
+  /// Cut point i.
+  RQ_INLINE A operator()(int i) const { return cuts[i]; }
+};
+
+/// Region index of v: the number of sorted cut points <= v (ties go right),
+/// by binary search. Cut point i is at(i), so callers may lay the cut
+/// points out as they like (the CUDA kernel pads them against shared-memory
+/// bank conflicts).
+template <typename A, typename At>
+RQ_INLINE int region_of_at(int n_cuts, A v, const At& at) {
   int first = 0;
   int count = n_cuts;
   while (count > 0) {
     const int half = count / 2;
-    if (!(v < cuts[first + half])) {
+    if (!(v < at(first + half))) {
       first += half + 1;
       count -= half + 1;
     } else {
@@ -227,6 +238,12 @@ RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {
     }
   }
   return first;
+}
+
+/// Region index of v among the n_cuts sorted `cuts` (see region_of_at).
+template <typename A>
+RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {
+  return region_of_at(n_cuts, v, PlainCuts<A>{cuts});
 }
 
 }  // namespace core

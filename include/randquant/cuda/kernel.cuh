@@ -1,13 +1,13 @@
 #pragma once
 /// \file
-/// CUDA kernels of the fused functor (nvcc only). Two launches on the
-/// current stream, one block per (slice, chunk) unit: the min/max of the
-/// unit's finite values; then the slice's cut points and proxies, derived
-/// in shared memory by the block's threads with the shared per-slice math
-/// (core/slice_math.h, the same code the CPU runs), and the write (cut
-/// points in registers for R <= 16). What each thread does is in
+/// CUDA kernels of the fused functor (nvcc only). Three launches on the
+/// current stream: the finite min/max of each (slice, chunk) unit; one
+/// block per slice deriving its cut points and proxies in parallel with the
+/// shared per-slice math (core/slice_math.h, the same code the CPU runs);
+/// the write, one block per unit (cut points in registers for R <= 16,
+/// padded in shared memory above). What each thread does is in
 /// block_passes.h, shared with a CPU emulation test. No host
-/// synchronisation; buffers are O(units).
+/// synchronisation; buffers are O(units + slices * R).
 
 #ifndef __CUDACC__
 #error \
@@ -16,9 +16,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
-#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGraphsC10Utils.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 
 #include <cstdint>
 #include <limits>
@@ -57,50 +58,74 @@ __global__ void __launch_bounds__(kThreads)
     min_max_kernel(const T* in, detail::RunLayout layout, UnitGrid grid,
                    A* unit_lo, A* unit_hi) {
   const int64_t unit = blockIdx.x;
-  MinMaxOp<T, A> mm = min_max_unit<T, A>(static_cast<int>(threadIdx.x),
-                                         kThreads, in, layout, grid, unit);
-  block_min_max(&mm.lo, &mm.hi);
+  MinMax<A> m = min_max_unit<T, A>(static_cast<int>(threadIdx.x), kThreads, in,
+                                   layout, grid, unit);
+  block_min_max(&m.lo, &m.hi);
   if (threadIdx.x == 0) {
-    unit_lo[unit] = mm.lo;
-    unit_hi[unit] = mm.hi;
+    unit_lo[unit] = m.lo;
+    unit_hi[unit] = m.hi;
   }
 }
 
-/// Pass 2: one block per unit, units last to first. The block derives its
-/// slice's cut points and proxies in shared memory (three phases between
-/// barriers, see block_passes.h), then writes the unit. The key is `key`,
-/// or the one at `device_key` (drawn there from a CUDA generator).
-template <typename T, typename A, typename Lookup>
+/// Pass 2: one block per slice folds its units' min/max, then draws, sorts
+/// and stores its cut points and proxies (rows of `rmax`). The key is
+/// `key`, or the one at `device_key` (drawn there from a CUDA generator).
+template <typename T, typename A>
 __global__ void __launch_bounds__(kThreads)
-    quantize_kernel(const T* in, T* out, detail::RunLayout layout,
-                    UnitGrid grid, int64_t units, int64_t rmax,
-                    const A* unit_lo, const A* unit_hi, uint64_t key,
-                    const int64_t* device_key, core::SliceConfig cfg,
-                    double p) {
+    params_kernel(const A* unit_lo, const A* unit_hi, UnitGrid grid,
+                  int64_t rmax, uint64_t key, const int64_t* device_key,
+                  core::SliceConfig cfg, double p, A* cuts, T* proxies,
+                  int32_t* regions, uint8_t* quantized) {
   extern __shared__ __align__(16) unsigned char shared[];
   A* s_draws = reinterpret_cast<A*>(shared);
   A* s_cuts = s_draws + rmax;
-  T* s_proxies = reinterpret_cast<T*>(s_cuts + rmax);
   const int tid = static_cast<int>(threadIdx.x);
-  const int64_t unit = pass2_unit(blockIdx.x, units);
-  const int64_t s = unit / grid.chunks;
+  const int64_t s = blockIdx.x;
   const uint64_t k =
       device_key != nullptr ? static_cast<uint64_t>(*device_key) : key;
-  const SliceHeader<A> h =
-      slice_header<A>(s, unit_lo, unit_hi, grid, k, cfg, p);
+  MinMax<A> m = fold_units<A>(tid, kThreads, s, unit_lo, unit_hi, grid);
+  block_min_max(&m.lo, &m.hi);  // every thread gets the slice's min/max
+  const SliceHeader<A> h = slice_header<A>(s, m.lo, m.hi, grid, k, cfg, p);
   if (h.quantize) {  // the same for the whole block, so are the barriers
     draw_cuts_phase<A>(tid, kThreads, k, s, h, cfg, s_draws);
     __syncthreads();
     sort_cuts_phase<A>(tid, kThreads, h.regions - 1, s_draws, s_cuts);
     __syncthreads();
-    proxies_phase<T, A>(tid, kThreads, k, s, h, cfg, s_cuts, s_proxies);
-    __syncthreads();
+    store_params_phase<T, A>(tid, kThreads, k, s, h, cfg, s_cuts,
+                             cuts + s * rmax, proxies + s * rmax);
   }
-  write_unit<T, A, Lookup>(tid, kThreads, in, out, layout, grid, unit, s_cuts,
-                           s_proxies, h.regions - 1, h.quantize);
+  if (tid == 0) {
+    regions[s] = h.regions;
+    quantized[s] = h.quantize;
+  }
 }
 
-/// Launches the two passes for element type T.
+/// Pass 3: one block per unit, last to first. Stages the slice's cut points
+/// (padded against bank conflicts) and proxies in shared memory, then
+/// writes proxy[region(x)] for finite x of quantized slices, x otherwise.
+template <typename T, typename A, typename Lookup>
+__global__ void __launch_bounds__(kThreads)
+    write_kernel(const T* in, T* out, detail::RunLayout layout, UnitGrid grid,
+                 int64_t units, int64_t rmax, const A* cuts, const T* proxies,
+                 const int32_t* regions, const uint8_t* quantized) {
+  extern __shared__ __align__(16) unsigned char shared[];
+  A* s_cuts = reinterpret_cast<A*>(shared);
+  T* s_proxies = reinterpret_cast<T*>(s_cuts + padded(static_cast<int>(rmax)));
+  const int tid = static_cast<int>(threadIdx.x);
+  const int64_t unit = write_unit_of_block(blockIdx.x, units);
+  const int64_t s = unit / grid.chunks;
+  const bool quantize = quantized[s] != 0;
+  const int n_cuts = regions[s] - 1;
+  if (quantize) {
+    stage_params_phase<T, A>(tid, kThreads, n_cuts, cuts + s * rmax,
+                             proxies + s * rmax, s_cuts, s_proxies);
+  }
+  __syncthreads();
+  write_unit<T, A, Lookup>(tid, kThreads, in, out, layout, grid, unit, s_cuts,
+                           s_proxies, n_cuts, quantize);
+}
+
+/// Launches the three passes for element type T.
 template <typename T>
 void launch(const detail::SliceViews& views, const detail::Geometry& g,
             const RandomizedQuantizationOptions& options,
@@ -114,13 +139,18 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
       "randomized_quantize: too many slices for one launch: ", plan.units);
   const at::ScalarType acc =
       std::is_same<A, double>::value ? at::kDouble : at::kFloat;
-  const auto unit_options = views.in_v.options().dtype(acc);
-  at::Tensor unit_lo = at::empty({plan.units}, unit_options);
-  at::Tensor unit_hi = at::empty({plan.units}, unit_options);
-  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-  const unsigned blocks = static_cast<unsigned>(plan.units);
+  const auto dev = views.in_v.options();
+  at::Tensor unit_lo = at::empty({plan.units}, dev.dtype(acc));
+  at::Tensor unit_hi = at::empty({plan.units}, dev.dtype(acc));
+  at::Tensor cuts = at::empty({plan.slices, plan.rmax}, dev.dtype(acc));
+  at::Tensor proxies =
+      at::empty({plan.slices, plan.rmax}, dev.dtype(views.in_v.scalar_type()));
+  at::Tensor regions = at::empty({plan.slices}, dev.dtype(at::kInt));
+  at::Tensor quantized = at::empty({plan.slices}, dev.dtype(at::kByte));
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  const unsigned units = static_cast<unsigned>(plan.units);
 
-  min_max_kernel<T, A><<<blocks, kThreads, 0, stream>>>(
+  min_max_kernel<T, A><<<units, kThreads, 0, stream>>>(
       views.in_v.data_ptr<T>(), views.layout, plan.grid, unit_lo.data_ptr<A>(),
       unit_hi.data_ptr<A>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -129,13 +159,20 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
                               options.spacing(), options.collapse()};
   const int64_t* device_key =
       key.on_device() ? key.device.data_ptr<int64_t>() : nullptr;
-  auto quantize = plan.register_lookup
-                      ? &quantize_kernel<T, A, RegisterLookup<A>>
-                      : &quantize_kernel<T, A, SearchLookup<A>>;
-  quantize<<<blocks, kThreads, plan.pass2_shared_bytes<T, A>(), stream>>>(
+  params_kernel<T, A><<<static_cast<unsigned>(plan.slices), kThreads,
+                        plan.params_shared_bytes<A>(), stream>>>(
+      unit_lo.data_ptr<A>(), unit_hi.data_ptr<A>(), plan.grid, plan.rmax,
+      key.host, device_key, cfg, options.p(), cuts.data_ptr<A>(),
+      proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),
+      quantized.data_ptr<uint8_t>());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  auto write = plan.register_lookup ? &write_kernel<T, A, RegisterLookup<A>>
+                                    : &write_kernel<T, A, SearchLookup<A>>;
+  write<<<units, kThreads, plan.write_shared_bytes<T, A>(), stream>>>(
       views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
-      plan.grid, plan.units, plan.rmax, unit_lo.data_ptr<A>(),
-      unit_hi.data_ptr<A>(), key.host, device_key, cfg, options.p());
+      plan.grid, plan.units, plan.rmax, cuts.data_ptr<A>(),
+      proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),
+      quantized.data_ptr<uint8_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -146,6 +183,14 @@ inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
     const RandomizedQuantizationOptions& options,
     const detail::CallKey& key) const {
   const c10::cuda::CUDAGuard device_guard(x.device());
+  // A host key would be baked into a captured graph: every replay would
+  // repeat one augmentation.
+  TORCH_CHECK(
+      key.on_device() || c10::cuda::currentStreamCaptureStatusMayInitCtx() ==
+                             c10::cuda::CaptureStatus::None,
+      "randomized_quantize: generator: a CPU generator's key would be "
+      "fixed in the CUDA graph being captured (every replay the "
+      "same); pass a CUDA generator, or none, while capturing");
   const detail::SliceViews views = detail::make_slice_views(x, g);
   AT_DISPATCH_ALL_TYPES_AND2(
       at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cuda",

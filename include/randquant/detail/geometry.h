@@ -64,6 +64,25 @@ inline void check_options(const RandomizedQuantizationOptions& options,
               fn, ": spacing has an unknown value ", options.spacing());
 }
 
+/// The dtypes every backend's kernels are instantiated for (bool, complex,
+/// quantized, and the unsigned and float8 types of LibTorch 2.x are not).
+inline bool supported_dtype(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kFloat:
+    case at::kDouble:
+    case at::kHalf:
+    case at::kBFloat16:
+    case at::kByte:
+    case at::kChar:
+    case at::kShort:
+    case at::kInt:
+    case at::kLong:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /// Checks x and the options, and finds the slices. Throws c10::Error naming
 /// the argument and its value.
 inline Geometry check_inputs(const at::Tensor& x,
@@ -72,9 +91,9 @@ inline Geometry check_inputs(const at::Tensor& x,
   TORCH_CHECK(x.defined(), fn, ": x is an undefined tensor");
   check_options(options, fn);
   const at::ScalarType dtype = x.scalar_type();
-  TORCH_CHECK(dtype != at::kBool && !at::isComplexType(dtype), fn,
-              ": x has dtype ", dtype,
-              ", which is not supported (floating or integer dtypes only)");
+  TORCH_CHECK(supported_dtype(dtype), fn, ": x has dtype ", dtype,
+              ", which is not supported (float, double, half, bfloat16, "
+              "uint8, int8, int16, int32 or int64)");
   const int64_t batch_dims = options.batched() ? 1 : 0;
   TORCH_CHECK(x.dim() >= batch_dims + 1, fn,
               ": batched = ", options.batched() ? "true" : "false",
