@@ -240,6 +240,16 @@ RQ_INLINE int region_of_at(int n_cuts, A v, const At& at) {
   return first;
 }
 
+/// Region index of a finite v among K sorted cut points padded with +inf:
+/// the count of cut points <= v (ties go right, as region_of_at), without
+/// branches. For small R, where K compares beat a search.
+template <int K, typename A>
+RQ_INLINE int region_by_count(const A* cuts, A v) {
+  int region = 0;
+  for (int k = 0; k < K; ++k) region += !(v < cuts[k]);
+  return region;
+}
+
 /// Region index of v among the n_cuts sorted `cuts` (see region_of_at).
 template <typename A>
 RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {

@@ -55,11 +55,7 @@ struct SliceLookup {
 
   /// Region of a finite value.
   int region(A v) const {
-    if (n_cuts <= kSmallCuts) {
-      int r = 0;
-      for (int k = 0; k < kSmallCuts; ++k) r += !(v < cuts[k]);
-      return r;
-    }
+    if (n_cuts <= kSmallCuts) return core::region_by_count<kSmallCuts>(cuts, v);
     if (hints != nullptr) return core::region_with_hints(map, hints, cuts, v);
     return core::region_of(cuts, n_cuts, v);
   }

@@ -54,9 +54,7 @@ struct RegisterLookup {
 
   /// Region of a finite v (ties go right, as core::region_of).
   RQ_INLINE int operator()(A v) const {
-    int region = 0;
-    for (int k = 0; k < kRegisterCuts; ++k) region += !(v < cuts[k]);
-    return region;
+    return core::region_by_count<kRegisterCuts>(cuts, v);
   }
 };
 
