@@ -85,6 +85,12 @@ TEST(CudaEmulation, ChunkedSlicesAndLookupChoice) {
   EXPECT_FALSE(
       rq_test::emulate_cuda(at::rand({1, 1, 8}), Opt(2).max_regions(17), 1)
           .register_lookup);
+  // A huge slice gets at most kMaxChunks units (longer ones).
+  const int64_t huge = int64_t{1} << 32;
+  const rq::cuda::LaunchPlan plan = rq::cuda::plan_launch(2, 1, huge, 8);
+  EXPECT_EQ(plan.grid.chunks, rq::cuda::kMaxChunks);
+  EXPECT_EQ(plan.units, 2 * rq::cuda::kMaxChunks);
+  EXPECT_EQ(plan.grid.chunk_begin(plan.grid.chunks), huge);
   for (const at::ScalarType dtype : {at::kFloat, at::kByte, at::kHalf}) {
     const int64_t n = 3 * rq::cuda::kChunk + 5;
     const at::Tensor x = random_input({1, 2, n}, dtype, 11);

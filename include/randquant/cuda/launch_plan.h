@@ -19,6 +19,10 @@ constexpr int kThreads = 256;
 /// shorter waves), large enough that staging a slice's parameters per
 /// block stays cheap.
 constexpr int64_t kChunk = int64_t{1} << 14;
+/// Units of one slice at most (a huge slice gets longer units instead), so
+/// the launch's scratch stays O(slices), with a constant that still fills
+/// any GPU with blocks.
+constexpr int64_t kMaxChunks = 1024;
 /// Slices with at most this many cut points (R <= 16) find regions by
 /// counting compares against cut points held in registers, without
 /// branches; larger R binary-searches the cut points in shared memory.
@@ -70,7 +74,8 @@ inline LaunchPlan plan_launch(int64_t slices, int64_t channels,
   LaunchPlan plan;
   plan.grid.channels = channels;
   plan.grid.slice_size = slice_size;
-  plan.grid.chunks = std::max<int64_t>(1, (slice_size + kChunk - 1) / kChunk);
+  plan.grid.chunks = std::min(
+      kMaxChunks, std::max<int64_t>(1, (slice_size + kChunk - 1) / kChunk));
   plan.slices = slices;
   plan.units = slices * plan.grid.chunks;
   plan.rmax = rmax;
