@@ -46,6 +46,7 @@ check_deps() {  # check_deps DEPFILE WHAT
 
 for arch in ${CUDA_ARCHS:-80 90}; do
   "$nvcc" -std=c++17 -O2 -arch=sm_$arch --expt-relaxed-constexpr --fmad=false \
+    -ftz=false -prec-div=true -prec-sqrt=true \
     -Xcompiler -ffp-contract=off "${includes[@]}" -MD -MF "$out/cu.d" \
     -c src/cuda/randquant.cu -o "$out/randquant_sm$arch.o"
   check_deps "$out/cu.d" src/cuda/randquant.cu

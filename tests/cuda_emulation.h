@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -47,17 +48,23 @@ void emulate_launch(const randquant::detail::SliceViews& views,
     unit_lo[unit] = block.lo;
     unit_hi[unit] = block.hi;
   }
-  // Pass 2: one block per slice, phase by phase ("shared memory": draws and
-  // sorted; "global": the rows).
+  // Pass 2: one block per slice, phase by phase. Shared memory is carved
+  // from exactly the bytes the kernel asks for; it and the global rows
+  // start as 0xFF bytes (NaN, or -1), so a read of what no phase wrote
+  // shows, as would a size or offset error (under ASan too).
   const randquant::core::SliceConfig cfg{
       static_cast<int>(options.regions()),
       static_cast<int>(options.max_regions()), options.spacing(),
       options.collapse()};
-  std::vector<A> cuts(plan.slices * plan.rmax), draws(plan.rmax),
-      sorted(plan.rmax);
+  std::vector<A> cuts(plan.slices * plan.rmax);
   std::vector<T> proxies(plan.slices * plan.rmax);
+  std::memset(static_cast<void*>(cuts.data()), 0xFF, cuts.size() * sizeof(A));
+  std::memset(static_cast<void*>(proxies.data()), 0xFF,
+              proxies.size() * sizeof(T));
   std::vector<int32_t> regions(plan.slices);
   std::vector<uint8_t> quantized(plan.slices);
+  std::vector<unsigned char> params_shared(
+      cu::ParamsShared<A>::bytes(plan.rmax));
   for (int64_t s = 0; s < plan.slices; ++s) {
     cu::MinMax<A> block;
     for (int tid = 0; tid < kThreads; ++tid) {
@@ -67,17 +74,19 @@ void emulate_launch(const randquant::detail::SliceViews& views,
     }
     const cu::SliceHeader<A> h = cu::slice_header<A>(
         s, block.lo, block.hi, plan.grid, key, cfg, options.p());
+    std::memset(params_shared.data(), 0xFF, params_shared.size());
+    const cu::ParamsShared<A> sh =
+        cu::ParamsShared<A>::carve(params_shared.data(), plan.rmax);
     if (h.quantize) {
       for (int tid = 0; tid < kThreads; ++tid) {
-        cu::draw_cuts_phase<A>(tid, kThreads, key, s, h, cfg, draws.data());
+        cu::draw_cuts_phase<A>(tid, kThreads, key, s, h, cfg, sh.draws);
       }
       for (int tid = 0; tid < kThreads; ++tid) {
-        cu::sort_cuts_phase<A>(tid, kThreads, h.regions - 1, draws.data(),
-                               sorted.data());
+        cu::sort_cuts_phase<A>(tid, kThreads, h.regions - 1, sh.draws, sh.cuts);
       }
       for (int tid = 0; tid < kThreads; ++tid) {
-        cu::store_params_phase<T, A>(tid, kThreads, key, s, h, cfg,
-                                     sorted.data(), &cuts[s * plan.rmax],
+        cu::store_params_phase<T, A>(tid, kThreads, key, s, h, cfg, sh.cuts,
+                                     &cuts[s * plan.rmax],
                                      &proxies[s * plan.rmax]);
       }
     }
@@ -85,29 +94,32 @@ void emulate_launch(const randquant::detail::SliceViews& views,
     quantized[s] = h.quantize;
   }
   // Pass 3: one block per unit, in the kernel's order.
-  std::vector<A> staged_cuts(cu::padded(static_cast<int>(plan.rmax)));
-  std::vector<T> staged_proxies(plan.rmax);
+  std::vector<unsigned char> write_shared(
+      cu::WriteShared<T, A>::bytes(plan.rmax));
   for (int64_t block = 0; block < plan.units; ++block) {
     const int64_t unit = cu::write_unit_of_block(block, plan.units);
     const int64_t s = unit / plan.grid.chunks;
     const bool quantize = quantized[s] != 0;
     const int n_cuts = regions[s] - 1;
+    std::memset(write_shared.data(), 0xFF, write_shared.size());
+    const cu::WriteShared<T, A> sh =
+        cu::WriteShared<T, A>::carve(write_shared.data(), plan.rmax);
     if (quantize) {
       for (int tid = 0; tid < kThreads; ++tid) {
         cu::stage_params_phase<T, A>(
             tid, kThreads, n_cuts, &cuts[s * plan.rmax],
-            &proxies[s * plan.rmax], staged_cuts.data(), staged_proxies.data());
+            &proxies[s * plan.rmax], sh.cuts, sh.proxies);
       }
     }
     for (int tid = 0; tid < kThreads; ++tid) {
       if (plan.register_lookup) {
         cu::write_unit<T, A, cu::RegisterLookup<A>>(
-            tid, kThreads, in, out, views.layout, plan.grid, unit,
-            staged_cuts.data(), staged_proxies.data(), n_cuts, quantize);
+            tid, kThreads, in, out, views.layout, plan.grid, unit, sh.cuts,
+            sh.proxies, n_cuts, quantize);
       } else {
         cu::write_unit<T, A, cu::SearchLookup<A>>(
-            tid, kThreads, in, out, views.layout, plan.grid, unit,
-            staged_cuts.data(), staged_proxies.data(), n_cuts, quantize);
+            tid, kThreads, in, out, views.layout, plan.grid, unit, sh.cuts,
+            sh.proxies, n_cuts, quantize);
       }
     }
   }

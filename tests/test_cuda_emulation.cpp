@@ -50,7 +50,7 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
 }  // namespace
 
 // Every dtype and layout, both lookups (R <= 16 in registers, larger R by
-// binary search), both collapses that draw, random R, and p.
+// binary search), every collapse, random R, and p.
 TEST(CudaEmulation, EveryDtypeLayoutAndLookupMatchesTheCpuKernel) {
   uint64_t key = 100;
   for (const at::ScalarType dtype : rq_test::all_dtypes()) {
@@ -61,7 +61,7 @@ TEST(CudaEmulation, EveryDtypeLayoutAndLookupMatchesTheCpuKernel) {
       const at::Tensor x = layout.make(base);
       for (const int64_t r : {1, 2, 8, 16, 17, 255, 1024}) {
         for (const Collapse collapse :
-             {Collapse::InsideRandom, Collapse::Middle}) {
+             {Collapse::InsideRandom, Collapse::Middle, Collapse::Zeros}) {
           const Opt o = Opt(r).collapse(collapse);
           SCOPED_TRACE(std::string(layout.name) + " " + c10::toString(dtype) +
                        " R=" + std::to_string(r));
@@ -97,6 +97,15 @@ TEST(CudaEmulation, ChunkedSlicesAndLookupChoice) {
     EXPECT_EQ(rq_test::emulate_cuda(x, Opt(8), 2).chunks, 4);
     EXPECT_TRUE(same_as_cpu(x, Opt(8), 3)) << c10::toString(dtype);
     EXPECT_TRUE(same_as_cpu(x, Opt(300), 4)) << c10::toString(dtype);
+  }
+  // Several chunks of 2-D layouts, walked element by element: chunks start
+  // mid-row.
+  const at::Tensor big = random_input({1, 2, 300, 170}, at::kFloat, 12);
+  for (const rq_test::Layout& layout : rq_test::layouts()) {
+    const at::Tensor x = layout.make(big);
+    EXPECT_EQ(rq_test::emulate_cuda(x, Opt(8), 5).chunks, 4);
+    EXPECT_TRUE(same_as_cpu(x, Opt(8), 6)) << layout.name;
+    EXPECT_TRUE(same_as_cpu(x, Opt(40), 7)) << layout.name;
   }
 }
 

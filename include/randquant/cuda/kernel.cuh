@@ -7,7 +7,10 @@
 /// the write, one block per unit (cut points in registers for R <= 16,
 /// padded in shared memory above). What each thread does is in
 /// block_passes.h, shared with a CPU emulation test. No host
-/// synchronisation; buffers are O(units + slices * R).
+/// synchronisation; buffers are O(units + slices * R). Compile with
+/// --fmad=false -ftz=false -prec-div=true -prec-sqrt=true (as the
+/// randquant::cuda target does): never fast math, or the device rounds the
+/// per-slice math differently from the CPU.
 
 #ifndef __CUDACC__
 #error \
@@ -77,8 +80,7 @@ __global__ void __launch_bounds__(kThreads)
                   core::SliceConfig cfg, double p, A* cuts, T* proxies,
                   int32_t* regions, uint8_t* quantized) {
   extern __shared__ __align__(16) unsigned char shared[];
-  A* s_draws = reinterpret_cast<A*>(shared);
-  A* s_cuts = s_draws + rmax;
+  const ParamsShared<A> sh = ParamsShared<A>::carve(shared, rmax);
   const int tid = static_cast<int>(threadIdx.x);
   const int64_t s = blockIdx.x;
   const uint64_t k =
@@ -87,11 +89,11 @@ __global__ void __launch_bounds__(kThreads)
   block_min_max(&m.lo, &m.hi);  // every thread gets the slice's min/max
   const SliceHeader<A> h = slice_header<A>(s, m.lo, m.hi, grid, k, cfg, p);
   if (h.quantize) {  // the same for the whole block, so are the barriers
-    draw_cuts_phase<A>(tid, kThreads, k, s, h, cfg, s_draws);
+    draw_cuts_phase<A>(tid, kThreads, k, s, h, cfg, sh.draws);
     __syncthreads();
-    sort_cuts_phase<A>(tid, kThreads, h.regions - 1, s_draws, s_cuts);
+    sort_cuts_phase<A>(tid, kThreads, h.regions - 1, sh.draws, sh.cuts);
     __syncthreads();
-    store_params_phase<T, A>(tid, kThreads, k, s, h, cfg, s_cuts,
+    store_params_phase<T, A>(tid, kThreads, k, s, h, cfg, sh.cuts,
                              cuts + s * rmax, proxies + s * rmax);
   }
   if (tid == 0) {
@@ -109,8 +111,7 @@ __global__ void __launch_bounds__(kThreads)
                  int64_t units, int64_t rmax, const A* cuts, const T* proxies,
                  const int32_t* regions, const uint8_t* quantized) {
   extern __shared__ __align__(16) unsigned char shared[];
-  A* s_cuts = reinterpret_cast<A*>(shared);
-  T* s_proxies = reinterpret_cast<T*>(s_cuts + padded(static_cast<int>(rmax)));
+  const WriteShared<T, A> sh = WriteShared<T, A>::carve(shared, rmax);
   const int tid = static_cast<int>(threadIdx.x);
   const int64_t unit = write_unit_of_block(blockIdx.x, units);
   const int64_t s = unit / grid.chunks;
@@ -118,11 +119,11 @@ __global__ void __launch_bounds__(kThreads)
   const int n_cuts = regions[s] - 1;
   if (quantize) {
     stage_params_phase<T, A>(tid, kThreads, n_cuts, cuts + s * rmax,
-                             proxies + s * rmax, s_cuts, s_proxies);
+                             proxies + s * rmax, sh.cuts, sh.proxies);
   }
   __syncthreads();
-  write_unit<T, A, Lookup>(tid, kThreads, in, out, layout, grid, unit, s_cuts,
-                           s_proxies, n_cuts, quantize);
+  write_unit<T, A, Lookup>(tid, kThreads, in, out, layout, grid, unit, sh.cuts,
+                           sh.proxies, n_cuts, quantize);
 }
 
 /// Launches the three passes for element type T.
@@ -160,7 +161,7 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
   const int64_t* device_key =
       key.on_device() ? key.device.data_ptr<int64_t>() : nullptr;
   params_kernel<T, A><<<static_cast<unsigned>(plan.slices), kThreads,
-                        plan.params_shared_bytes<A>(), stream>>>(
+                        ParamsShared<A>::bytes(plan.rmax), stream>>>(
       unit_lo.data_ptr<A>(), unit_hi.data_ptr<A>(), plan.grid, plan.rmax,
       key.host, device_key, cfg, options.p(), cuts.data_ptr<A>(),
       proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),
@@ -168,7 +169,7 @@ void launch(const detail::SliceViews& views, const detail::Geometry& g,
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   auto write = plan.register_lookup ? &write_kernel<T, A, RegisterLookup<A>>
                                     : &write_kernel<T, A, SearchLookup<A>>;
-  write<<<units, kThreads, plan.write_shared_bytes<T, A>(), stream>>>(
+  write<<<units, kThreads, WriteShared<T, A>::bytes(plan.rmax), stream>>>(
       views.in_v.data_ptr<T>(), views.out_v.data_ptr<T>(), views.layout,
       plan.grid, plan.units, plan.rmax, cuts.data_ptr<A>(),
       proxies.data_ptr<T>(), regions.data_ptr<int32_t>(),

@@ -51,19 +51,46 @@ struct LaunchPlan {
   int64_t units = 0;             ///< slices * chunks: blocks of the others
   int64_t rmax = 1;              ///< most regions of a slice
   bool register_lookup = false;  ///< the write pass counts compares
+};
 
-  /// Shared memory of a parameter block: unsorted and sorted cut points.
-  template <typename A>
-  size_t params_shared_bytes() const {
+/// The dynamic shared memory of a parameter block: unsorted and sorted cut
+/// points, rmax of each.
+template <typename A>
+struct ParamsShared {
+  A* draws;  ///< unsorted cut points
+  A* cuts;   ///< sorted cut points
+
+  /// Bytes for rows of rmax.
+  static size_t bytes(int64_t rmax) {
     return static_cast<size_t>(rmax) * 2 * sizeof(A);
   }
 
-  /// Shared memory of a write block: padded cut points (A), then proxies
-  /// (T; sizeof(A) >= alignof(T) for every dtype, so they stay aligned).
-  template <typename T, typename A>
-  size_t write_shared_bytes() const {
+  /// The arrays in `base` (bytes(rmax) bytes, 16-byte aligned).
+  RQ_INLINE static ParamsShared carve(unsigned char* base, int64_t rmax) {
+    A* draws = reinterpret_cast<A*>(base);
+    return ParamsShared{draws, draws + rmax};
+  }
+};
+
+/// The dynamic shared memory of a write block: padded() cut points, then
+/// rmax proxies (sizeof(A) >= alignof(T) for every dtype, so they stay
+/// aligned).
+template <typename T, typename A>
+struct WriteShared {
+  A* cuts;     ///< cut point k at cuts[padded(k)]
+  T* proxies;  ///< proxies
+
+  /// Bytes for rows of rmax.
+  static size_t bytes(int64_t rmax) {
     return static_cast<size_t>(padded(static_cast<int>(rmax))) * sizeof(A) +
            static_cast<size_t>(rmax) * sizeof(T);
+  }
+
+  /// The arrays in `base` (bytes(rmax) bytes, 16-byte aligned).
+  RQ_INLINE static WriteShared carve(unsigned char* base, int64_t rmax) {
+    A* cuts = reinterpret_cast<A*>(base);
+    return WriteShared{
+        cuts, reinterpret_cast<T*>(cuts + padded(static_cast<int>(rmax)))};
   }
 };
 
