@@ -7,9 +7,13 @@
 // reduction, barriers, the launches themselves).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "cuda_emulation.h"
 #include "randquant/cuda/block_passes.h"
@@ -135,4 +139,23 @@ TEST(CudaEmulation, MisalignedNonFiniteAndChannelDims) {
   const at::Tensor nld = at::randn({3, 11, 6});
   EXPECT_TRUE(same_as_cpu(nld, Opt(5).channel_dim(-1), 9));
   EXPECT_TRUE(same_as_cpu(nld[0], Opt(5).batched(false), 10));
+}
+
+// The CUDA block's rank sort (all threads of one block, phase run in turn)
+// gives the array std::sort gives, ties included.
+TEST(CudaEmulation, RankSortSortsAnyLength) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-5.0f, 5.0f);
+  for (int n : {0, 1, 2, 3, 7, 8, 255, 1023}) {
+    std::vector<float> a(n);
+    for (float& v : a) v = std::round(dist(rng));  // with ties
+    std::vector<float> expected = a;
+    std::sort(expected.begin(), expected.end());
+    std::vector<float> sorted(n, std::numeric_limits<float>::quiet_NaN());
+    for (int tid = 0; tid < rq::cuda::kThreads; ++tid) {
+      rq::cuda::sort_cuts_phase<float>(tid, rq::cuda::kThreads, n, a.data(),
+                                       sorted.data());
+    }
+    EXPECT_EQ(sorted, expected) << "n = " << n;
+  }
 }

@@ -1,4 +1,4 @@
-// The shared per-slice math: sort, interpolation, region lookup, dtype
+// The shared per-slice math: interpolation, region lookup, dtype
 // conversion, parameter generation.
 #include <gtest/gtest.h>
 
@@ -12,19 +12,6 @@
 #include "randquant/core/slice_math.h"
 
 namespace rc = randquant::core;
-
-TEST(SliceMath, HeapSortSortsAnyLength) {
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-5.0f, 5.0f);
-  for (int n : {0, 1, 2, 3, 7, 8, 255, 1023}) {
-    std::vector<float> a(n);
-    for (float& v : a) v = std::round(dist(rng));  // with ties
-    std::vector<float> expected = a;
-    std::sort(expected.begin(), expected.end());
-    rc::heap_sort(a.data(), n);
-    EXPECT_EQ(a, expected) << "n = " << n;
-  }
-}
 
 TEST(SliceMath, LerpInsideStaysInsideEvenWhenWidthOverflows) {
   const float big = std::numeric_limits<float>::max();

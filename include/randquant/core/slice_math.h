@@ -82,43 +82,6 @@ RQ_INLINE A lerp_inside(A left, A right, A t) {
   return r < left ? left : (r > right ? right : r);
 }
 
-/// In-place ascending heap sort; O(n log n), no recursion, no allocation,
-/// so it runs in a device thread too. Only values are permuted, so any
-/// correct sort gives the same array.
-template <typename A>
-RQ_INLINE void heap_sort(A* a, int n) {
-  auto sift_down = [a](int root, int end) {
-    while (2 * root + 1 < end) {
-      int child = 2 * root + 1;
-      if (child + 1 < end && a[child] < a[child + 1]) ++child;
-      if (!(a[root] < a[child])) return;
-      const A tmp = a[root];
-      a[root] = a[child];
-      a[child] = tmp;
-      root = child;
-    }
-  };
-  for (int start = n / 2 - 1; start >= 0; --start) sift_down(start, n);
-  for (int end = n - 1; end > 0; --end) {
-    const A tmp = a[0];
-    a[0] = a[end];
-    a[end] = tmp;
-    sift_down(0, end);
-  }
-}
-
-/// Sorts n values ascending. Sorting only permutes values, so every correct
-/// sort gives the same array: the host uses std::sort (fast, branchy), a
-/// device thread the allocation-free heap sort.
-template <typename A>
-RQ_INLINE void sort_ascending(A* a, int n) {
-#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
-  heap_sort(a, n);
-#else
-  std::sort(a, a + n);
-#endif
-}
-
 /// What the per-slice math needs from the options.
 struct SliceConfig {
   int regions;        ///< R, or the low end of R's range
@@ -186,17 +149,18 @@ RQ_INLINE A proxy_value(PhiloxStream& rng, int j, A left, A right,
 /// writes R - 1 sorted cut points to `cuts` and R proxies (as elements of T)
 /// to `proxies`, and returns R. `cuts` needs room for max(regions,
 /// max_regions) - 1 values and `proxies` for max(regions, max_regions).
-/// (A CUDA block derives the same values in parallel from the same
-/// pieces: cuda/block_passes.h.)
+/// Host only: a CUDA block derives the same values in parallel from the
+/// same pieces (cuda/params_pass.h; its rank sort gives the array std::sort
+/// gives, as sorting only permutes values).
 template <typename T, typename A>
-RQ_INLINE int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
-                                const SliceConfig& cfg, A* cuts, T* proxies) {
+inline int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
+                             const SliceConfig& cfg, A* cuts, T* proxies) {
   PhiloxStream rng(key, slice, Stream::kSlice);
   const int regions = slice_regions(rng, cfg);
   for (int k = 0; k < regions - 1; ++k) {
     cuts[k] = cut_point(rng, k, regions, lo, hi, cfg);
   }
-  sort_ascending(cuts, regions - 1);
+  std::sort(cuts, cuts + (regions - 1));
   for (int j = 0; j < regions; ++j) {
     const A left = j == 0 ? lo : cuts[j - 1];
     const A right = j == regions - 1 ? hi : cuts[j];
