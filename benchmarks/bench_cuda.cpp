@@ -28,13 +28,18 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_ops.h"
 #include "reference_transcription.h"
 
 namespace {
 
-using Shape = std::vector<int64_t>;
-using Op = std::function<at::Tensor(const at::Tensor&, at::Generator&)>;
-constexpr uint64_t kSeed = 20230101;
+using randquant_bench::clone;
+using randquant_bench::composite;
+using randquant_bench::fmt_time;
+using randquant_bench::fused;
+using randquant_bench::kSeed;
+using randquant_bench::Op;
+using randquant_bench::Shape;
 
 struct Config {
   bool smoke = false;
@@ -82,15 +87,6 @@ std::string case_name(const char* op, at::ScalarType dtype, const Shape& shape,
   std::string s =
       std::string(op) + "/" + dtype_name(dtype) + "/" + shape_name(shape);
   return regions ? s + "/R" + std::to_string(regions) : s;
-}
-
-std::string fmt_time(double s) {
-  char buf[32];
-  if (s < 1e-3)
-    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
-  return buf;
 }
 
 /// Seconds per iteration of each case that ran.
@@ -145,13 +141,6 @@ void run_case(const std::string& name, const Shape& shape, at::ScalarType dtype,
   std::fflush(stdout);
 }
 
-Op fused(int64_t regions) {
-  const auto opts = randquant::RandomizedQuantizationOptions(regions);
-  return [opts](const at::Tensor& x, at::Generator& g) {
-    return randquant::randomized_quantize(x, opts, g);
-  };
-}
-
 /// The fused kernel without a generator: the key is drawn on the device
 /// from the default generator of x's device (one more small launch; the
 /// CUDA-graph-capturable way).
@@ -162,20 +151,11 @@ Op fused_default_generator(int64_t regions) {
   };
 }
 
-Op composite(int64_t regions) {
-  const auto opts = randquant::RandomizedQuantizationOptions(regions);
-  return [opts](const at::Tensor& x, at::Generator& g) {
-    return randquant::randomized_quantize_composite(x, opts, g);
-  };
-}
-
 Op reference(int64_t regions) {
   return [regions](const at::Tensor& x, at::Generator&) {
     return randquant_bench::reference_randomized_quantize(x, regions);
   };
 }
-
-at::Tensor clone(const at::Tensor& x, at::Generator&) { return x.clone(); }
 
 /// Untimed: fused and composite agree bit for bit on the benchmark input.
 void check_fused_vs_composite(const Shape& shape, at::ScalarType dtype,

@@ -19,13 +19,18 @@
 #include <utility>
 #include <vector>
 
+#include "bench_ops.h"
 #include "reference_transcription.h"
 
 namespace {
 
-using Shape = std::vector<int64_t>;
-using Op = std::function<at::Tensor(const at::Tensor&, at::Generator&)>;
-constexpr uint64_t kSeed = 20230101;
+using randquant_bench::clone;
+using randquant_bench::composite;
+using randquant_bench::fmt_time;
+using randquant_bench::fused;
+using randquant_bench::kSeed;
+using randquant_bench::Op;
+using randquant_bench::Shape;
 
 // Cases whose warm-up call threw; left out of the ratio table.
 std::set<std::string> g_failed;
@@ -51,23 +56,6 @@ std::string case_name(const char* op, at::ScalarType dtype, const Shape& shape,
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return regions ? s + "/R" + std::to_string(regions) : s;
 }
-
-Op fused(int64_t regions, bool batched) {
-  const auto opts =
-      randquant::RandomizedQuantizationOptions(regions).batched(batched);
-  return [opts](const at::Tensor& x, at::Generator& g) {
-    return randquant::randomized_quantize(x, opts, g);
-  };
-}
-
-Op composite(int64_t regions) {
-  const auto opts = randquant::RandomizedQuantizationOptions(regions);
-  return [opts](const at::Tensor& x, at::Generator& g) {
-    return randquant::randomized_quantize_composite(x, opts, g);
-  };
-}
-
-at::Tensor clone(const at::Tensor& x, at::Generator&) { return x.clone(); }
 
 // Registers one case. iterations > 0 fixes the count (the slow composite and
 // reference paths); otherwise the case runs for at least min_time seconds.
@@ -158,15 +146,6 @@ class CollectingReporter : public benchmark::ConsoleReporter {
  private:
   std::map<std::string, std::pair<double, int>> sums_;
 };
-
-std::string fmt_time(double s) {
-  char buf[32];
-  if (s < 1e-3)
-    std::snprintf(buf, sizeof buf, "%.1f us", s * 1e6);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
-  return buf;
-}
 
 void print_ratios(const CollectingReporter& rep) {
   std::printf("\nRatios (from this run; real time per iteration)\n");
