@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles randquant against LibTorch 2.x headers (issue #7): Debian trixie's
+# Compiles randquant against LibTorch 2.x headers: Debian trixie's
 # libtorch-dev 2.6, downloaded (not installed) next to bookworm's 1.13.
 #
 #   scripts/check-libtorch2.sh

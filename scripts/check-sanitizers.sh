@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sanitizer runs of randquant (issue #7).
+# Sanitizer runs of randquant.
 #
 #   scripts/check-sanitizers.sh [ASAN_BUILD_DIR]
 #

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one prepared GPU check: builds randquant with its CUDA component on a
 # GPU machine, runs the CUDA tests, the whole unit-test suite and the CUDA
-# benchmark. Meant for the device tool (PyTorch 2.x + CUDA + nvcc + CMake +
-# ninja, no network, no GoogleTest, no Google Benchmark there); it runs in
+# benchmark. Meant for a GPU machine with PyTorch 2.x + CUDA + nvcc + CMake +
+# ninja (no network, no GoogleTest, no Google Benchmark needed); it runs in
 # the repository root. Everything is teed into $OUT/gpu-check.log; a short
 # $OUT/summary.txt gets the GPU, the test counts and the benchmark's ratio
 # table; the benchmark's own output goes to $OUT/bench-cuda.txt.
@@ -12,8 +12,8 @@
 # How to call it (GoogleTest travels as a source copy in an ignored folder):
 #   mkdir -p .cache && rm -rf .cache/googletest &&
 #     cp -r /usr/src/googletest .cache/googletest
-#   device run: command "bash scripts/gpu-check.sh", carry [".cache/googletest"],
-#               timeout_s 540
+#   then, on the GPU machine, with .cache/googletest copied along:
+#     bash scripts/gpu-check.sh
 #
 # Environment (all optional):
 #   GTEST_ROOT     GoogleTest: an install prefix (has lib*/cmake/GTest) or a
@@ -231,7 +231,7 @@ main() {
   local config_log=/tmp/randquant-gpu-configure.log
   timeout "$(left 180)" cmake -S "$repo" -B "$build" "${generator[@]}" \
     -DCMAKE_BUILD_TYPE=Release -DRANDQUANT_BUILD_TESTS=ON \
-    -DRANDQUANT_BUILD_BENCHMARKS=ON -DRANDQUANT_BUILD_PYTHON=OFF \
+    -DRANDQUANT_BUILD_BENCHMARKS=AUTO -DRANDQUANT_BUILD_PYTHON=OFF \
     -DRANDQUANT_BUILD_EXAMPLES=OFF -DRANDQUANT_INSTALL=ON \
     "-DCMAKE_PREFIX_PATH=$torch_prefix;$gtest_prefix" "${cuda_args[@]}" 2>&1 |
     tee "$config_log"

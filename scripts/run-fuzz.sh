@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes randquant::randomized_quantize with libFuzzer (issue #7).
+# Fuzzes randquant::randomized_quantize with libFuzzer.
 #
 #   scripts/run-fuzz.sh [SECONDS] [libFuzzer flags...]
 #

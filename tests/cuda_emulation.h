@@ -1,130 +1,126 @@
 #pragma once
-// The CUDA launch of randquant/cuda/kernel.cuh emulated on the CPU: every
-// thread of every block of the three passes in turn, each phase of a block for
-// all its threads before the next (the GPU has a barrier there), with the
-// per-thread code the GPU runs (randquant/cuda/block_passes.h). Used by
-// tests/test_cuda_emulation.cpp and the fuzz harness.
+// The CUDA launch of randquant/cuda/quantize_cuda.cuh emulated on the CPU:
+// the same plan, the same launch sequence (cuda::run_passes) and the same
+// per-block code (randquant/cuda/passes.h), over an emulated thread block
+// that runs every thread of a phase before the next phase (the GPU has a
+// barrier there). Used by tests/test_cuda_emulation.cpp and the fuzz harness.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
-#include "randquant/cuda/block_passes.h"
+#include "randquant/cuda/launch_setup.h"
+#include "randquant/cuda/passes.h"
 #include "randquant/randquant.h"
 
 namespace rq_test {
 
+/// The Block of randquant/cuda/passes.h, one thread after another.
+struct EmulatedBlock {
+  static constexpr int kThreads = randquant::cuda::kThreads;  ///< threads
+
+  /// f(tid) for every thread in turn (the barrier is implicit).
+  template <typename F>
+  void each_thread(F&& f) {
+    for (int tid = 0; tid < kThreads; ++tid) f(tid);
+  }
+
+  /// f() once, as thread 0.
+  template <typename F>
+  void first_thread(F&& f) {
+    f();
+  }
+
+  /// Every thread's f(tid), folded.
+  template <typename A, typename F>
+  randquant::cuda::MinMax<A> min_max(F&& f) {
+    randquant::cuda::MinMax<A> all;
+    for (int tid = 0; tid < kThreads; ++tid) {
+      all = randquant::cuda::MinMaxFold()(all, f(tid));
+    }
+    return all;
+  }
+};
+
+/// The Launcher of randquant/cuda/passes.h: every block in turn, each with
+/// exactly the shared memory the kernel asks for, filled with 0xFF bytes
+/// first (NaN, or -1), so a read of what no phase wrote shows, as would a
+/// size or offset error (under ASan too).
+template <typename T, typename A>
+struct EmulatedLauncher {
+  const randquant::cuda::LaunchArgs<T, A>& args;  ///< the launch's arguments
+
+  /// Runs Pass on `blocks` blocks.
+  template <typename Pass>
+  void run(int64_t blocks) {
+    std::vector<unsigned char> shared(
+        Pass::template shared_bytes<T, A>(args.rmax));
+    for (int64_t b = 0; b < blocks; ++b) {
+      std::memset(shared.data(), 0xFF, shared.size());
+      EmulatedBlock block;
+      Pass::template run<T, A>(block, b, args, shared.data());
+    }
+  }
+};
+
 /// What an emulated launch did.
 struct Emulated {
   at::Tensor out;                ///< the output (undefined: skipped)
-  bool register_lookup = false;  ///< which lookup pass 2 used
+  bool register_lookup = false;  ///< which lookup pass 3 used
   int64_t chunks = 1;            ///< chunks per slice
+  // The parameter pass's rows, as (slices) or (slices, rmax) CPU tensors;
+  // entries a slice does not use hold the 0xFF fill.
+  at::Tensor lo;         ///< accumulate dtype: the header's lo
+  at::Tensor hi;         ///< accumulate dtype: the header's hi
+  at::Tensor regions;    ///< int32: R (0: no finite value)
+  at::Tensor quantized;  ///< uint8: quantized or copied
+  at::Tensor cuts;       ///< accumulate dtype, rows of rmax: cut points
+  at::Tensor proxies;    ///< x's dtype, rows of rmax: proxies
 };
 
-/// kernel.cuh's launch for element type T, one thread after another.
+/// Copies `count` elements of E at p into a CPU tensor of `dtype`.
+template <typename E>
+at::Tensor scratch_tensor(const E* p, at::IntArrayRef shape,
+                          at::ScalarType dtype) {
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+  std::memcpy(t.data_ptr(), p, t.nbytes());
+  return t;
+}
+
+/// The launch of quantize_cuda.cuh for element type T, one thread after
+/// another.
 template <typename T>
 void emulate_launch(const randquant::detail::SliceViews& views,
                     const randquant::cuda::LaunchPlan& plan,
                     const randquant::RandomizedQuantizationOptions& options,
                     uint64_t key, Emulated* result) {
-  using A = randquant::core::acc_type<T>;
   namespace cu = randquant::cuda;
-  constexpr int kThreads = cu::kThreads;
-  const T* in = views.in_v.data_ptr<T>();
-  T* out = views.out_v.data_ptr<T>();
-  // Pass 1: each block's threads, then the block's reduction.
-  std::vector<A> unit_lo(plan.units), unit_hi(plan.units);
-  for (int64_t unit = 0; unit < plan.units; ++unit) {
-    cu::MinMax<A> block;
-    for (int tid = 0; tid < kThreads; ++tid) {
-      const cu::MinMax<A> m = cu::min_max_unit<T, A>(
-          tid, kThreads, in, views.layout, plan.grid, unit);
-      block.add(m.lo, m.hi);
-    }
-    unit_lo[unit] = block.lo;
-    unit_hi[unit] = block.hi;
-  }
-  // Pass 2: one block per slice, phase by phase. Shared memory is carved
-  // from exactly the bytes the kernel asks for; it and the global rows
-  // start as 0xFF bytes (NaN, or -1), so a read of what no phase wrote
-  // shows, as would a size or offset error (under ASan too).
-  const randquant::core::SliceConfig cfg{
-      static_cast<int>(options.regions()),
-      static_cast<int>(options.max_regions()), options.spacing(),
-      options.collapse()};
-  std::vector<A> cuts(plan.slices * plan.rmax);
-  std::vector<T> proxies(plan.slices * plan.rmax);
-  std::memset(static_cast<void*>(cuts.data()), 0xFF, cuts.size() * sizeof(A));
-  std::memset(static_cast<void*>(proxies.data()), 0xFF,
-              proxies.size() * sizeof(T));
-  std::vector<int32_t> regions(plan.slices);
-  std::vector<uint8_t> quantized(plan.slices);
-  std::vector<unsigned char> params_shared(
-      cu::ParamsShared<A>::bytes(plan.rmax));
-  for (int64_t s = 0; s < plan.slices; ++s) {
-    cu::MinMax<A> block;
-    for (int tid = 0; tid < kThreads; ++tid) {
-      const cu::MinMax<A> m = cu::fold_units<A>(
-          tid, kThreads, s, unit_lo.data(), unit_hi.data(), plan.grid);
-      block.add(m.lo, m.hi);
-    }
-    const cu::SliceHeader<A> h = cu::slice_header<A>(
-        s, block.lo, block.hi, plan.grid, key, cfg, options.p());
-    std::memset(params_shared.data(), 0xFF, params_shared.size());
-    const cu::ParamsShared<A> sh =
-        cu::ParamsShared<A>::carve(params_shared.data(), plan.rmax);
-    if (h.quantize) {
-      for (int tid = 0; tid < kThreads; ++tid) {
-        cu::draw_cuts_phase<A>(tid, kThreads, key, s, h, cfg, sh.draws);
-      }
-      for (int tid = 0; tid < kThreads; ++tid) {
-        cu::sort_cuts_phase<A>(tid, kThreads, h.regions - 1, sh.draws, sh.cuts);
-      }
-      for (int tid = 0; tid < kThreads; ++tid) {
-        cu::store_params_phase<T, A>(tid, kThreads, key, s, h, cfg, sh.cuts,
-                                     &cuts[s * plan.rmax],
-                                     &proxies[s * plan.rmax]);
-      }
-    }
-    regions[s] = h.regions;
-    quantized[s] = h.quantize;
-  }
-  // Pass 3: one block per unit, in the kernel's order.
-  std::vector<unsigned char> write_shared(
-      cu::WriteShared<T, A>::bytes(plan.rmax));
-  for (int64_t block = 0; block < plan.units; ++block) {
-    const int64_t unit = cu::write_unit_of_block(block, plan.units);
-    const int64_t s = unit / plan.grid.chunks;
-    const bool quantize = quantized[s] != 0;
-    const int n_cuts = regions[s] - 1;
-    std::memset(write_shared.data(), 0xFF, write_shared.size());
-    const cu::WriteShared<T, A> sh =
-        cu::WriteShared<T, A>::carve(write_shared.data(), plan.rmax);
-    if (quantize) {
-      for (int tid = 0; tid < kThreads; ++tid) {
-        cu::stage_params_phase<T, A>(
-            tid, kThreads, n_cuts, &cuts[s * plan.rmax],
-            &proxies[s * plan.rmax], sh.cuts, sh.proxies);
-      }
-    }
-    for (int tid = 0; tid < kThreads; ++tid) {
-      if (plan.register_lookup) {
-        cu::write_unit<T, A, cu::RegisterLookup<A>>(
-            tid, kThreads, in, out, views.layout, plan.grid, unit, sh.cuts,
-            sh.proxies, n_cuts, quantize);
-      } else {
-        cu::write_unit<T, A, cu::SearchLookup<A>>(
-            tid, kThreads, in, out, views.layout, plan.grid, unit, sh.cuts,
-            sh.proxies, n_cuts, quantize);
-      }
-    }
-  }
+  using A = randquant::core::acc_type<T>;
+  std::vector<unsigned char> scratch(cu::scratch_bytes<T, A>(plan) + 16);
+  std::memset(scratch.data(), 0xFF, scratch.size());
+  // 16-byte aligned, as device allocations are.
+  unsigned char* base =
+      scratch.data() +
+      (16 - reinterpret_cast<uintptr_t>(scratch.data()) % 16) % 16;
+  const cu::LaunchArgs<T, A> args =
+      cu::launch_args<T, A>(views, plan, options, key, nullptr, base);
+  EmulatedLauncher<T, A> launcher{args};
+  cu::run_passes(plan, launcher);
+  const int64_t slices = plan.grid.slices;
+  const at::ScalarType acc =
+      randquant::accumulate_dtype(views.in_v.scalar_type());
   result->register_lookup = plan.register_lookup;
   result->chunks = plan.grid.chunks;
+  result->lo = scratch_tensor(args.slice_lo, {slices}, acc);
+  result->hi = scratch_tensor(args.slice_hi, {slices}, acc);
+  result->regions = scratch_tensor(args.regions, {slices}, at::kInt);
+  result->quantized = scratch_tensor(args.quantized, {slices}, at::kByte);
+  result->cuts = scratch_tensor(args.cuts, {slices, plan.rmax}, acc);
+  result->proxies = scratch_tensor(args.proxies, {slices, plan.rmax},
+                                   views.in_v.scalar_type());
 }
 
 /// randomized_quantize() of x with `key`, through the emulated CUDA launch.
@@ -135,14 +131,13 @@ inline Emulated emulate_cuda(
     const at::Tensor& x,
     const randquant::RandomizedQuantizationOptions& options, uint64_t key,
     int64_t max_units = -1) {
-  const randquant::detail::Geometry g =
-      randquant::detail::check_inputs(x, options, "emu");
+  const randquant::detail::Geometry geometry =
+      randquant::detail::check_inputs(x, options, "emulate_cuda");
   const randquant::detail::SliceViews views =
-      randquant::detail::make_slice_views(x, g);
-  const randquant::cuda::LaunchPlan plan = randquant::cuda::plan_launch(
-      g.slices(), g.channels, views.layout.slice_size(),
-      std::max(options.regions(), options.max_regions()));
-  if (max_units >= 0 && plan.units > max_units) return Emulated{};
+      randquant::detail::make_slice_views(x, geometry);
+  const randquant::cuda::LaunchPlan plan =
+      randquant::cuda::plan_for(views, options);
+  if (max_units >= 0 && plan.grid.units() > max_units) return Emulated{};
   if (at::isFloatingType(x.scalar_type())) {
     views.out_v.fill_(std::numeric_limits<double>::quiet_NaN());
   } else {

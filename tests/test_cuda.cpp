@@ -221,8 +221,8 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(c10::toString(info.param)) + "_CUDA";
     });
 
-// Slices larger than one CUDA work unit (cuda::kChunk = 2^14 elements) are
-// split over several blocks; many small slices use many parameter blocks.
+// Slices larger than one CUDA work unit (core::kUnitElements = 2^14 elements)
+// are split over several blocks; many small slices use many parameter blocks.
 TEST(CudaKernel, MultiChunkSlicesAndManySlices_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   uint64_t seed = 900;

@@ -1,4 +1,4 @@
-// The CUDA kernels' per-thread code (randquant/cuda/block_passes.h) run on
+// The CUDA kernels' per-block code (randquant/cuda/passes.h) run on
 // the CPU by the emulated launch of cuda_emulation.h: it must give the CPU
 // kernel's output bit for bit. This checks, without a GPU, the code the GPU
 // runs (the element walk, 16-byte packs with their head and tail, chunked
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cuda_emulation.h"
-#include "randquant/cuda/block_passes.h"
+#include "randquant/cuda/passes.h"
 #include "test_util.h"
 
 namespace rq = randquant;
@@ -30,9 +30,10 @@ namespace {
 
 /// The CPU kernel's output for the same key.
 at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
-  const rq::detail::Geometry g = rq::detail::check_inputs(x, options, "cpu");
+  const rq::detail::Geometry geometry =
+      rq::detail::check_inputs(x, options, "cpu");
   return rq::RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(
-      x, g, options, rq::detail::CallKey::from_host(key));
+      x, geometry, options, rq::detail::CallKey::from_host(key));
 }
 
 ::testing::AssertionResult same_as_cpu(const at::Tensor& x, const Opt& o,
@@ -89,14 +90,14 @@ TEST(CudaEmulation, ChunkedSlicesAndLookupChoice) {
   EXPECT_FALSE(
       rq_test::emulate_cuda(at::rand({1, 1, 8}), Opt(2).max_regions(17), 1)
           .register_lookup);
-  // A huge slice gets at most kMaxChunks units (longer ones).
+  // A huge slice gets at most kMaxUnitsPerSlice units (longer ones).
   const int64_t huge = int64_t{1} << 32;
   const rq::cuda::LaunchPlan plan = rq::cuda::plan_launch(2, 1, huge, 8);
-  EXPECT_EQ(plan.grid.chunks, rq::cuda::kMaxChunks);
-  EXPECT_EQ(plan.units, 2 * rq::cuda::kMaxChunks);
+  EXPECT_EQ(plan.grid.chunks, rq::core::kMaxUnitsPerSlice);
+  EXPECT_EQ(plan.grid.units(), 2 * rq::core::kMaxUnitsPerSlice);
   EXPECT_EQ(plan.grid.chunk_begin(plan.grid.chunks), huge);
   for (const at::ScalarType dtype : {at::kFloat, at::kByte, at::kHalf}) {
-    const int64_t n = 3 * rq::cuda::kChunk + 5;
+    const int64_t n = 3 * rq::core::kUnitElements + 5;
     const at::Tensor x = random_input({1, 2, n}, dtype, 11);
     EXPECT_EQ(rq_test::emulate_cuda(x, Opt(8), 2).chunks, 4);
     EXPECT_TRUE(same_as_cpu(x, Opt(8), 3)) << c10::toString(dtype);
@@ -157,5 +158,62 @@ TEST(CudaEmulation, RankSortSortsAnyLength) {
                                        sorted.data());
     }
     EXPECT_EQ(sorted, expected) << "n = " << n;
+  }
+}
+
+// The CPU's parameters (quantization_params) and the emulated CUDA
+// parameter pass agree field by field: lo, hi, R, quantized, and the cut
+// points and proxies a slice uses. Covers slices without finite values
+// (R = 0 on both), constant and signed-zero slices, samples whose coin
+// said no (parameters drawn, not quantized), and a range of R.
+TEST(CudaEmulation, ParameterPassMatchesCpuParamsFieldByField) {
+  at::Tensor x = at::randn({6, 3, 50}, at::kDouble);
+  x[0][0].fill_(std::numeric_limits<double>::quiet_NaN());
+  x[0][1].fill_(std::numeric_limits<double>::infinity());
+  x[1][0].fill_(1.5);
+  x[1][1].zero_();
+  x[1][1][3] = -0.0;
+  x[2][2][4] = std::numeric_limits<double>::quiet_NaN();
+  uint64_t seed = 40;
+  for (const at::ScalarType dtype : {at::kDouble, at::kFloat, at::kByte}) {
+    for (const Opt& o : {Opt(8), Opt(300).collapse(Collapse::Middle),
+                         Opt(2).max_regions(40).p(0.5), Opt(1)}) {
+      SCOPED_TRACE(c10::toString(dtype));
+      const at::Tensor input = dtype == at::kByte ? x.nan_to_num(0.0, 0.0, 0.0)
+                                                        .clamp(-3, 3)
+                                                        .mul(40)
+                                                        .add(128)
+                                                        .to(dtype)
+                                                  : x.to(dtype);
+      at::Generator g = rq_test::gen(++seed);
+      const rq::QuantizationParams cpu =
+          rq::quantization_params(input, o, g.clone());
+      const rq_test::Emulated emu = rq_test::emulate_cuda(input, o, cpu.key);
+      const int64_t slices = cpu.regions.numel();
+      EXPECT_TRUE(rq_test::same_bits(cpu.lo.reshape({slices}), emu.lo));
+      EXPECT_TRUE(rq_test::same_bits(cpu.hi.reshape({slices}), emu.hi));
+      EXPECT_TRUE(
+          at::equal(cpu.regions.reshape({slices}), emu.regions.to(at::kLong)));
+      EXPECT_TRUE(at::equal(cpu.quantized.reshape({slices}),
+                            emu.quantized.to(at::kBool)));
+      const at::Tensor cpu_cuts = cpu.cuts.reshape({slices, -1});
+      const at::Tensor cpu_proxies = cpu.proxies.reshape({slices, -1});
+      int64_t without_finite = 0, not_applied = 0;
+      for (int64_t s = 0; s < slices; ++s) {
+        const int64_t r = cpu.regions.reshape({slices})[s].item<int64_t>();
+        without_finite += r == 0;
+        not_applied +=
+            r > 0 && !cpu.quantized.reshape({slices})[s].item<bool>();
+        if (r == 0) continue;
+        EXPECT_TRUE(rq_test::same_bits(cpu_cuts[s].narrow(0, 0, r - 1),
+                                       emu.cuts[s].narrow(0, 0, r - 1)))
+            << "slice " << s;
+        EXPECT_TRUE(rq_test::same_bits(cpu_proxies[s].narrow(0, 0, r),
+                                       emu.proxies[s].narrow(0, 0, r)))
+            << "slice " << s;
+      }
+      EXPECT_EQ(without_finite, dtype == at::kByte ? 0 : 2);
+      if (o.p() < 1.0) EXPECT_GT(not_applied, 0);
+    }
   }
 }

@@ -25,7 +25,8 @@ namespace {
 
 /// Largest number of distinct values in any slice of x (N, C, ...).
 int64_t max_distinct_per_slice(const at::Tensor& x) {
-  const at::Tensor slices = rq_test::slices_of(x.cpu(), true, 0);
+  const at::Tensor slices =
+      rq_test::slices_of(x.cpu(), true, 0).flatten(0, 1).to(at::kDouble);
   int64_t most = 0;
   for (int64_t s = 0; s < slices.size(0); ++s) {
     most = std::max(most, std::get<0>(at::_unique(slices[s])).numel());

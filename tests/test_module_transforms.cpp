@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <set>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "test_util.h"
@@ -223,4 +225,49 @@ TEST(Transforms, DataLoaderWorkersDrawIndependentlyAndSeedsReproduce) {
   ASSERT_EQ(first.size(), second.size());
   for (size_t i = 0; i < first.size(); ++i)
     EXPECT_TRUE(first[i].equal(second[i]));
+}
+
+// Errors name the entry the user called, at construction and when it runs.
+TEST(Module, ErrorsNameTheEntryThatWasCalled) {
+  auto message_of = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const c10::Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const at::Tensor flags = at::ones({2, 3, 4}, at::kBool);
+  const at::Tensor before = flags.clone();
+  rq::RandomizedQuantization rq_module(RandomizedQuantizationOptions(4));
+  EXPECT_NE(message_of([&] {
+              rq_module(flags);
+            }).find("RandomizedQuantization: x has dtype Bool"),
+            std::string::npos);
+  rq_module->options.regions(0);  // changed after construction: caught at run
+  EXPECT_NE(message_of([&] {
+              rq_module(at::rand({2, 3, 4}));
+            }).find("RandomizedQuantization: regions must be"),
+            std::string::npos);
+  EXPECT_NE(message_of([] {
+              rq::RandomizedQuantization(int64_t{0});
+            }).find("RandomizedQuantization: regions must be"),
+            std::string::npos);
+  rq::transforms::RandomizedQuantize<> per_example(4);
+  EXPECT_NE(message_of([&] {
+              per_example(flags[0]);
+            }).find("transforms::RandomizedQuantize: x has dtype Bool"),
+            std::string::npos);
+  rq::transforms::BatchRandomizedQuantize<> collate(4);
+  std::vector<torch::data::Example<>> batch = {{flags[0], at::zeros({})},
+                                               {flags[1], at::zeros({})}};
+  EXPECT_NE(message_of([&] {
+              collate.apply_batch(batch);
+            }).find("transforms::BatchRandomizedQuantize: x has dtype Bool"),
+            std::string::npos);
+  EXPECT_NE(message_of([] {
+              rq::randomized_quantize(at::ones({2, 2}, at::kBool));
+            }).find("randomized_quantize: x has dtype Bool"),
+            std::string::npos);
+  EXPECT_TRUE(rq_test::same_bits(flags, before));
 }

@@ -24,8 +24,12 @@ using rq_test::Layout;
 /// at most R values inside [lo, hi], monotonically; non-finite pass through.
 void expect_slice_properties(const at::Tensor& x, const at::Tensor& y,
                              const RandomizedQuantizationOptions& o) {
-  const at::Tensor xs = rq_test::slices_of(x, o.batched(), o.channel_dim());
-  const at::Tensor ys = rq_test::slices_of(y, o.batched(), o.channel_dim());
+  const at::Tensor xs = rq_test::slices_of(x, o.batched(), o.channel_dim())
+                            .flatten(0, 1)
+                            .to(at::kDouble);
+  const at::Tensor ys = rq_test::slices_of(y, o.batched(), o.channel_dim())
+                            .flatten(0, 1)
+                            .to(at::kDouble);
   const int64_t rmax = std::max(o.regions(), o.max_regions());
   for (int64_t s = 0; s < xs.size(0); ++s) {
     const at::Tensor xv = xs[s], yv = ys[s];

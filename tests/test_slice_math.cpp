@@ -81,15 +81,28 @@ TEST(SliceMath, ToElementRoundsHalfToEvenAndClamps) {
             1.0f);  // half has 10 mantissa bits: rounds to nearest
 }
 
+namespace {
+
+/// The parameters of a slice over [lo, hi] whose sample is quantized, as
+/// the CPU builds them: header, then cut points and proxies. Returns R.
+int fill_params(uint64_t key, uint64_t slice, float lo, float hi,
+                const rc::SliceConfig& cfg, float* cuts, float* proxies) {
+  const rc::SliceHeader<float> header =
+      rc::slice_header(key, slice, lo, hi, cfg, /*applied=*/true);
+  rc::fill_slice_params<float>(key, slice, header, cfg, cuts, proxies);
+  return header.regions;
+}
+
+}  // namespace
+
 TEST(SliceMath, SliceParamsAreSortedInsideAndDeterministic) {
   const rc::SliceConfig cfg{8, 0, randquant::Spacing::Random,
                             randquant::Collapse::InsideRandom};
   float cuts[7], cuts2[7];
   float proxies[8], proxies2[8];
-  const int r =
-      rc::fill_slice_params<float>(99, 5, -1.0f, 3.0f, cfg, cuts, proxies);
+  const int r = fill_params(99, 5, -1.0f, 3.0f, cfg, cuts, proxies);
   ASSERT_EQ(r, 8);
-  rc::fill_slice_params<float>(99, 5, -1.0f, 3.0f, cfg, cuts2, proxies2);
+  fill_params(99, 5, -1.0f, 3.0f, cfg, cuts2, proxies2);
   EXPECT_TRUE(std::equal(cuts, cuts + 7, cuts2));
   EXPECT_TRUE(std::equal(proxies, proxies + 8, proxies2));
   EXPECT_TRUE(std::is_sorted(cuts, cuts + 7));
@@ -99,7 +112,7 @@ TEST(SliceMath, SliceParamsAreSortedInsideAndDeterministic) {
     EXPECT_GE(proxies[j], left);
     EXPECT_LE(proxies[j], right);
   }
-  rc::fill_slice_params<float>(99, 6, -1.0f, 3.0f, cfg, cuts2, proxies2);
+  fill_params(99, 6, -1.0f, 3.0f, cfg, cuts2, proxies2);
   EXPECT_FALSE(std::equal(cuts, cuts + 7, cuts2)) << "slices must differ";
 }
 
@@ -111,8 +124,7 @@ TEST(SliceMath, RegionRangeIsUniform) {
   float proxies[5];
   const int trials = 8000;
   for (int s = 0; s < trials; ++s) {
-    ++counts[rc::fill_slice_params<float>(3, s, 0.0f, 1.0f, cfg, cuts,
-                                          proxies)];
+    ++counts[fill_params(3, s, 0.0f, 1.0f, cfg, cuts, proxies)];
   }
   EXPECT_EQ(counts[0] + counts[1], 0);
   for (int r = 2; r <= 5; ++r) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "randquant/randquant.h"
+#include "tensor_checks.h"
 
 namespace rq_test {
 
@@ -33,17 +34,6 @@ inline at::Tensor random_input(at::IntArrayRef shape, at::ScalarType dtype,
   return at::randint(lo, hi, shape, g, at::TensorOptions().dtype(dtype));
 }
 
-/// The (S, M) slices of x as double, for checks.
-inline at::Tensor slices_of(const at::Tensor& x, bool batched,
-                            int64_t channel_dim) {
-  at::Tensor b = batched ? x : x.unsqueeze(0);
-  const int64_t sample_dims = b.dim() - 1;
-  const int64_t cd =
-      1 + (channel_dim < 0 ? channel_dim + sample_dims : channel_dim);
-  b = b.movedim(cd, 1);
-  return b.reshape({b.size(0) * b.size(1), -1}).to(at::kDouble);
-}
-
 /// Exact equality including NaN positions and payload-free NaN equality.
 inline bool same_values(const at::Tensor& a, const at::Tensor& b) {
   if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
@@ -52,14 +42,6 @@ inline bool same_values(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor ad = a.to(at::kDouble), bd = b.to(at::kDouble);
   const at::Tensor both_nan = at::isnan(ad).logical_and(at::isnan(bd));
   return at::eq(ad, bd).logical_or(both_nan).all().item<bool>();
-}
-
-/// Bitwise equality of two tensors' element values.
-inline bool same_bits(const at::Tensor& a, const at::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type())
-    return false;
-  const at::Tensor ac = a.contiguous(), bc = b.contiguous();
-  return std::memcmp(ac.data_ptr(), bc.data_ptr(), ac.nbytes()) == 0;
 }
 
 /// A tensor layout made from a contiguous tensor (same values, same device).

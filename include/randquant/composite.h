@@ -18,10 +18,10 @@ namespace detail {
 /// Per-slice min and max over finite values with ATen ops, as (N, C) CPU
 /// tensors of the accumulate dtype; lo = +inf, hi = -inf for a slice
 /// without finite values.
-inline std::pair<at::Tensor, at::Tensor> composite_min_max(const at::Tensor& x,
-                                                           const Geometry& g) {
-  const at::Tensor v = g.slice_view(x)
-                           .reshape({g.samples, g.channels, -1})
+inline std::pair<at::Tensor, at::Tensor> composite_min_max(
+    const at::Tensor& x, const Geometry& geometry) {
+  const at::Tensor v = geometry.slice_view(x)
+                           .reshape({geometry.samples, geometry.channels, -1})
                            .to(accumulate_dtype(x.scalar_type()));
   const at::Tensor finite = at::isfinite(v);
   const double inf = std::numeric_limits<double>::infinity();
@@ -34,9 +34,10 @@ inline std::pair<at::Tensor, at::Tensor> composite_min_max(const at::Tensor& x,
 /// Writes every slice's proxies with ATen ops: region = searchsorted(cuts,
 /// v, right), then a gather; non-finite values and slices not quantized
 /// keep their input.
-inline at::Tensor composite_apply(const at::Tensor& x, const Geometry& g,
+inline at::Tensor composite_apply(const at::Tensor& x, const Geometry& geometry,
                                   const QuantizationParams& params) {
-  const at::Tensor v = g.slice_view(x).reshape({g.samples, g.channels, -1});
+  const at::Tensor v =
+      geometry.slice_view(x).reshape({geometry.samples, geometry.channels, -1});
   const at::Tensor acc = v.to(accumulate_dtype(x.scalar_type()));
   const at::Tensor cuts = params.cuts.to(x.device());
   const at::Tensor region =
@@ -49,7 +50,7 @@ inline at::Tensor composite_apply(const at::Tensor& x, const Geometry& g,
           .logical_or(
               at::logical_not(params.quantized.to(x.device())).unsqueeze(2));
   const at::Tensor out = at::where(keep_input, v, proxy);
-  return g.from_slice_view(out.reshape(g.slice_view(x).sizes()))
+  return geometry.from_slice_view(out.reshape(geometry.slice_view(x).sizes()))
       .contiguous(x.suggest_memory_format());
 }
 

@@ -8,8 +8,10 @@
 
 #include "randquant/autograd.h"
 #include "randquant/composite.h"
-#include "randquant/cpu/kernel.h"
+#include "randquant/cpu/quantize_cpu.h"
 #include "randquant/detail/backends.h"
+#include "randquant/detail/checks.h"
+#include "randquant/detail/compiled_instantiations.h"
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/functor.h"
@@ -23,19 +25,19 @@ namespace detail {
 /// Parameters of a call with per-slice min/max found by ATen ops (any
 /// device), for the call's key.
 inline QuantizationParams composite_params(
-    const at::Tensor& x, const Geometry& g,
+    const at::Tensor& x, const Geometry& geometry,
     const RandomizedQuantizationOptions& options, uint64_t key) {
   if (x.numel() == 0) {
     const auto acc =
         at::TensorOptions().dtype(accumulate_dtype(x.scalar_type()));
-    at::Tensor lo = at::full({g.samples, g.channels},
+    at::Tensor lo = at::full({geometry.samples, geometry.channels},
                              std::numeric_limits<double>::infinity(), acc);
-    at::Tensor hi = at::full({g.samples, g.channels},
+    at::Tensor hi = at::full({geometry.samples, geometry.channels},
                              -std::numeric_limits<double>::infinity(), acc);
     return make_params(std::move(lo), std::move(hi), key, options,
                        x.scalar_type());
   }
-  auto min_max = composite_min_max(x, g);
+  auto min_max = composite_min_max(x, geometry);
   return make_params(std::move(min_max.first), std::move(min_max.second), key,
                      options, x.scalar_type());
 }
@@ -43,9 +45,10 @@ inline QuantizationParams composite_params(
 /// The composite path end to end: ATen min/max, shared per-slice math,
 /// ATen searchsorted + gather.
 inline at::Tensor composite_quantize(
-    const at::Tensor& x, const Geometry& g,
+    const at::Tensor& x, const Geometry& geometry,
     const RandomizedQuantizationOptions& options, uint64_t key) {
-  return composite_apply(x, g, composite_params(x, g, options, key));
+  return composite_apply(x, geometry,
+                         composite_params(x, geometry, options, key));
 }
 
 /// What every entry point does first: check the arguments, then draw the
@@ -60,8 +63,44 @@ inline CallSetup setup_call(const at::Tensor& x,
                             const RandomizedQuantizationOptions& options,
                             const c10::optional<at::Generator>& generator,
                             const char* fn) {
-  const Geometry g = check_inputs(x, options, fn);
-  return CallSetup{g, draw_call_key(x, generator, fn)};
+  const Geometry geometry = check_inputs(x, options, fn);
+  return CallSetup{geometry, draw_call_key(x, generator, fn)};
+}
+
+/// A CUDA tensor without the CUDA component takes the composite path,
+/// which works but is slow and waits for the device once per call: say so
+/// once per process, with the fix.
+inline void warn_cuda_without_component() {
+  TORCH_WARN_ONCE(
+      "randquant: a CUDA tensor is quantized by the composite ATen path "
+      "(slower, and it synchronises with the host every call) because the "
+      "CUDA component is not linked; link randquant::cuda "
+      "(find_package(randquant COMPONENTS cuda)) for the fused CUDA kernel");
+}
+
+/// randomized_quantize() on behalf of the public entry `fn` (named in
+/// error messages: "randomized_quantize", the module, a transform).
+inline at::Tensor quantize(const at::Tensor& x,
+                           const RandomizedQuantizationOptions& options,
+                           const c10::optional<at::Generator>& generator,
+                           const char* fn) {
+  const auto [geometry, key] = setup_call(x, options, generator, fn);
+  at::Tensor q;
+  {
+    at::NoGradGuard no_grad;
+    if (x.numel() == 0) {
+      q = at::empty_like(x);
+    } else if (x.device().is_cpu()) {
+      q = RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
+                                                            options, key);
+    } else if (x.is_cuda() && cuda_backend() != nullptr) {
+      q = cuda_backend()(x, geometry, options, key);  // randquant::cuda
+    } else {  // no fused kernel for this device in this build
+      if (x.is_cuda()) warn_cuda_without_component();
+      q = composite_quantize(x, geometry, options, key.value());
+    }
+  }
+  return options.straight_through() ? attach_straight_through(x, q) : q;
 }
 
 }  // namespace detail
@@ -80,22 +119,7 @@ inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  const char* fn = "randomized_quantize";
-  const auto [g, key] = detail::setup_call(x, options, generator, fn);
-  at::Tensor q;
-  {
-    at::NoGradGuard no_grad;
-    if (x.numel() == 0) {
-      q = at::empty_like(x);
-    } else if (x.device().is_cpu()) {
-      q = RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, g, options, key);
-    } else if (x.is_cuda() && detail::cuda_backend() != nullptr) {
-      q = detail::cuda_backend()(x, g, options, key);  // randquant::cuda linked
-    } else {  // no fused kernel for this device in this build
-      q = detail::composite_quantize(x, g, options, key.value());
-    }
-  }
-  return options.straight_through() ? detail::attach_straight_through(x, q) : q;
+  return detail::quantize(x, options, generator, "randomized_quantize");
 }
 
 /// The parameters randomized_quantize() would use for x with the generator
@@ -107,9 +131,9 @@ inline QuantizationParams quantization_params(
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "quantization_params";
-  const auto [g, key] = detail::setup_call(x, options, generator, fn);
+  const auto [geometry, key] = detail::setup_call(x, options, generator, fn);
   at::NoGradGuard no_grad;
-  return detail::composite_params(x, g, options, key.value());
+  return detail::composite_params(x, geometry, options, key.value());
 }
 
 /// Replays a call: quantizes x with `params` (from quantization_params() on
@@ -120,21 +144,21 @@ inline at::Tensor apply_quantization_params(
     const at::Tensor& x, const QuantizationParams& params,
     const RandomizedQuantizationOptions& options = {}) {
   const char* fn = "apply_quantization_params";
-  const detail::Geometry g = detail::check_inputs(x, options, fn);
-  TORCH_CHECK(params.proxies.defined() && params.proxies.size(0) == g.samples &&
-                  params.proxies.size(1) == g.channels,
-              fn, ": params are for ",
-              params.proxies.defined() ? params.proxies.size(0) : 0,
-              " samples x ",
-              params.proxies.defined() ? params.proxies.size(1) : 0,
-              " channels, but x (shape ", x.sizes(), ") has ", g.samples, " x ",
-              g.channels);
+  const detail::Geometry geometry = detail::check_inputs(x, options, fn);
+  TORCH_CHECK(
+      params.proxies.defined() && params.proxies.size(0) == geometry.samples &&
+          params.proxies.size(1) == geometry.channels,
+      fn, ": params are for ",
+      params.proxies.defined() ? params.proxies.size(0) : 0, " samples x ",
+      params.proxies.defined() ? params.proxies.size(1) : 0,
+      " channels, but x (shape ", x.sizes(), ") has ", geometry.samples, " x ",
+      geometry.channels);
   TORCH_CHECK(params.proxies.scalar_type() == x.scalar_type(), fn,
               ": params are for dtype ", params.proxies.scalar_type(),
               ", but x has dtype ", x.scalar_type());
   at::NoGradGuard no_grad;
   if (x.numel() == 0) return at::empty_like(x);
-  return detail::composite_apply(x, g, params);
+  return detail::composite_apply(x, geometry, params);
 }
 
 /// randomized_quantize() through the composite path (plain ATen ops, any
@@ -145,12 +169,13 @@ inline at::Tensor randomized_quantize_composite(
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "randomized_quantize_composite";
-  const auto [g, key] = detail::setup_call(x, options, generator, fn);
+  const auto [geometry, key] = detail::setup_call(x, options, generator, fn);
   at::Tensor q;
   {
     at::NoGradGuard no_grad;
-    q = x.numel() == 0 ? at::empty_like(x)
-                       : detail::composite_quantize(x, g, options, key.value());
+    q = x.numel() == 0
+            ? at::empty_like(x)
+            : detail::composite_quantize(x, geometry, options, key.value());
   }
   return options.straight_through() ? detail::attach_straight_through(x, q) : q;
 }

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// The seam between the public entry and the backends: one functor template,
-/// specialized per device type (cpu/kernel.h; cuda/ in the CUDA component).
+/// specialized per device type (cpu/quantize_cpu.h; cuda/quantize_cuda.h,
+/// defined by the CUDA component).
 
 #include <ATen/ATen.h>
 #include <c10/core/DeviceType.h>

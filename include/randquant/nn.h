@@ -8,7 +8,7 @@
 
 #include <ostream>
 
-#include "randquant/detail/geometry.h"
+#include "randquant/detail/checks.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
 
@@ -34,14 +34,13 @@ class RandomizedQuantizationImpl
   }
 
   /// Checks the options (Cloneable calls it after copying, too).
-  void reset() override {
-    detail::check_options(options, "RandomizedQuantization");
-  }
+  void reset() override { detail::check_options(options, kName); }
 
-  /// Quantized x in training mode, x in eval mode.
+  /// Quantized x in training mode, x in eval mode. Errors name
+  /// "RandomizedQuantization".
   at::Tensor forward(const at::Tensor& x) {
     if (!is_training()) return x;
-    return randomized_quantize(x, options, generator_);
+    return detail::quantize(x, options, generator_, kName);
   }
 
   /// Draw from `generator` instead of the default generator of the input's
@@ -63,6 +62,9 @@ class RandomizedQuantizationImpl
   RandomizedQuantizationOptions options;
 
  private:
+  /// The entry named in error messages.
+  static constexpr const char* kName = "RandomizedQuantization";
+
   c10::optional<at::Generator> generator_;
 };
 

@@ -18,24 +18,30 @@ namespace randquant {
 
 /// Everything one call drew and computed, per slice (sample n, channel c).
 /// All tensors are on the CPU. `acc` below is float64 for float64, int32 and
-/// int64 inputs, float32 otherwise.
+/// int64 inputs, float32 otherwise (core::acc_type). A slice without finite
+/// values has regions = 0, no cut points (+inf) and no proxies (0), and is
+/// not quantized; a slice whose sample's coin said no keeps its drawn R,
+/// cut points and proxies but is not quantized either.
 struct QuantizationParams {
   uint64_t key = 0;    ///< the call's Philox key
   at::Tensor lo;       ///< (N, C) acc: min over the slice's finite values
   at::Tensor hi;       ///< (N, C) acc: max over the slice's finite values
-  at::Tensor regions;  ///< (N, C) int64: R of each slice
+  at::Tensor regions;  ///< (N, C) int64: R of each slice (0: no finite value)
   at::Tensor cuts;     ///< (N, C, Rmax - 1) acc: sorted cut points, +inf padded
   at::Tensor proxies;  ///< (N, C, Rmax) x's dtype: region proxies, 0 padded
   at::Tensor applied;  ///< (N) bool: the sample's coin came up (prob. p)
-  at::Tensor
-      quantized;  ///< (N, C) bool: applied and the slice has a finite value
+  /// (N, C) bool: applied and the slice has a finite value.
+  at::Tensor quantized;
 };
 
-/// Dtype of the per-slice arithmetic for inputs of dtype `dtype`.
+/// Dtype of the per-slice arithmetic for inputs of dtype `dtype`: the
+/// ScalarType of core::acc_type, the one definition.
 inline at::ScalarType accumulate_dtype(at::ScalarType dtype) {
-  return dtype == at::kDouble || dtype == at::kInt || dtype == at::kLong
-             ? at::kDouble
-             : at::kFloat;
+  at::ScalarType acc = at::kFloat;
+  AT_DISPATCH_ALL_TYPES_AND2(
+      at::kHalf, at::kBFloat16, dtype, "accumulate_dtype",
+      [&] { acc = c10::CppTypeToScalarType<core::acc_type<scalar_t>>::value; });
+  return acc;
 }
 
 /// Largest R any slice of a call can have.
@@ -80,21 +86,24 @@ void fill_params_cpu(QuantizationParams& params,
   const int64_t grain = std::max<int64_t>(1, 4096 / (rmax + 1));
   at::parallel_for(0, samples * channels, grain, [&](int64_t b, int64_t e) {
     for (int64_t s = b; s < e; ++s) {
-      lo[s] = lo[s] + A(0);  // -0 becomes +0, so ties do not depend on order
-      hi[s] = hi[s] + A(0);
+      const core::SliceHeader<A> header =
+          core::slice_header(key, static_cast<uint64_t>(s), lo[s], hi[s], cfg,
+                             applied[s / channels]);
+      lo[s] = header.lo;
+      hi[s] = header.hi;
+      regions[s] = header.regions;
+      quantized[s] = header.quantize;
       A* row_cuts = cuts + s * (rmax - 1);
       T* row_proxies = proxies + s * rmax;
-      const bool has_finite = lo[s] <= hi[s];
-      quantized[s] = has_finite && applied[s / channels];
-      const int r = has_finite ? core::fill_slice_params<T>(
-                                     key, static_cast<uint64_t>(s), lo[s],
-                                     hi[s], cfg, row_cuts, row_proxies)
-                               : 0;
-      regions[s] = r;
-      for (int64_t k = r > 0 ? r - 1 : 0; k < rmax - 1; ++k) {
+      if (header.regions > 0) {
+        core::fill_slice_params<T>(key, static_cast<uint64_t>(s), header, cfg,
+                                   row_cuts, row_proxies);
+      }
+      const int64_t filled = header.regions;
+      for (int64_t k = filled > 0 ? filled - 1 : 0; k < rmax - 1; ++k) {
         row_cuts[k] = std::numeric_limits<A>::infinity();
       }
-      for (int64_t j = r; j < rmax; ++j) row_proxies[j] = T(0);
+      for (int64_t j = filled; j < rmax; ++j) row_proxies[j] = T(0);
     }
   });
 }

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "randquant/detail/geometry.h"
+#include "randquant/detail/checks.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
 
@@ -33,18 +33,22 @@ class RandomizedQuantize
       RandomizedQuantizationOptions options = {},
       c10::optional<at::Generator> generator = c10::nullopt)
       : options_(options.batched(false)), generator_(std::move(generator)) {
-    detail::check_options(options_, "transforms::RandomizedQuantize");
+    detail::check_options(options_, kName);
   }
 
-  /// The quantized example data.
+  /// The quantized example data. Errors name
+  /// "transforms::RandomizedQuantize".
   at::Tensor operator()(at::Tensor input) override {
-    return randomized_quantize(input, options_, generator_);
+    return detail::quantize(input, options_, generator_, kName);
   }
 
   /// The options in use (batched() is false).
   const RandomizedQuantizationOptions& options() const { return options_; }
 
  private:
+  /// The entry named in error messages.
+  static constexpr const char* kName = "transforms::RandomizedQuantize";
+
   RandomizedQuantizationOptions options_;
   c10::optional<at::Generator> generator_;
 };
@@ -67,10 +71,11 @@ class BatchRandomizedQuantize
       RandomizedQuantizationOptions options = {},
       c10::optional<at::Generator> generator = c10::nullopt)
       : options_(options.batched(true)), generator_(std::move(generator)) {
-    detail::check_options(options_, "transforms::BatchRandomizedQuantize");
+    detail::check_options(options_, kName);
   }
 
-  /// Stacked and quantized data, stacked targets.
+  /// Stacked and quantized data, stacked targets. Errors name
+  /// "transforms::BatchRandomizedQuantize".
   ExampleType apply_batch(std::vector<ExampleType> examples) override {
     std::vector<at::Tensor> data, targets;
     data.reserve(examples.size());
@@ -79,7 +84,7 @@ class BatchRandomizedQuantize
       data.push_back(std::move(example.data));
       targets.push_back(std::move(example.target));
     }
-    return {randomized_quantize(at::stack(data), options_, generator_),
+    return {detail::quantize(at::stack(data), options_, generator_, kName),
             at::stack(targets)};
   }
 
@@ -87,6 +92,9 @@ class BatchRandomizedQuantize
   const RandomizedQuantizationOptions& options() const { return options_; }
 
  private:
+  /// The entry named in error messages.
+  static constexpr const char* kName = "transforms::BatchRandomizedQuantize";
+
   RandomizedQuantizationOptions options_;
   c10::optional<at::Generator> generator_;
 };

@@ -1,16 +1,16 @@
 // The CUDA component (randquant::cuda): the one definition of the CUDA
 // functor, registered as the fused backend for CUDA tensors when linked.
-#include "randquant/cuda/kernel.cuh"
+#include "randquant/cuda/quantize_cuda.cuh"
 #include "randquant/detail/backends.h"
 
 namespace {
 
 at::Tensor quantize_cuda(
-    const at::Tensor& x, const randquant::detail::Geometry& g,
+    const at::Tensor& x, const randquant::detail::Geometry& geometry,
     const randquant::RandomizedQuantizationOptions& options,
     const randquant::detail::CallKey& key) {
   return randquant::RandomizedQuantizeFunctor<c10::DeviceType::CUDA>()(
-      x, g, options, key);
+      x, geometry, options, key);
 }
 
 const bool registered = [] {

@@ -34,6 +34,7 @@
 #include <randquant/randquant.h>
 
 #include "../cuda_emulation.h"
+#include "../tensor_checks.h"
 
 #include <algorithm>
 #include <chrono>
@@ -55,6 +56,8 @@ namespace {
 using randquant::Collapse;
 using randquant::RandomizedQuantizationOptions;
 using randquant::Spacing;
+using rq_test::same_bits;
+using rq_test::slices_of;
 
 /// Everything the bytes chose, for the report on a violation.
 std::string g_case;
@@ -218,7 +221,7 @@ Input make_input(FuzzedDataProvider& fdp, at::ScalarType dtype, int rank) {
   std::vector<int64_t> sizes(rank);
   for (auto& s : sizes) s = pick_size(fdp);
   // Now and then one long dimension, so that slices are cut into chunks
-  // (cpu::kMinChunk = 16384) and the call runs in parallel (> GRAIN_SIZE).
+  // (core::kUnitElements = 16384) and the call runs in parallel (> GRAIN_SIZE).
   const uint8_t big = fdp.ConsumeIntegral<uint8_t>();
   if (rank >= 1 && big % 32 == 7) {
     static constexpr int64_t kBig[] = {16383, 16385, 33000, 40000};
@@ -292,16 +295,6 @@ Input make_input(FuzzedDataProvider& fdp, at::ScalarType dtype, int rank) {
   }
   in.x = x;
   return in;
-}
-
-/// Bitwise equality of two tensors' element values (any strides).
-bool same_bits(const at::Tensor& a, const at::Tensor& b) {
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) {
-    return false;
-  }
-  if (a.numel() == 0) return true;
-  const at::Tensor ac = a.contiguous(), bc = b.contiguous();
-  return std::memcmp(ac.data_ptr(), bc.data_ptr(), ac.nbytes()) == 0;
 }
 
 /// The options and, by the SPEC's rules, the keywords of the errors they
@@ -427,17 +420,6 @@ std::pair<bool, std::string> outcome(const char* what, F&& f) {
   }
 }
 
-/// (N, C, M) view of t's slices, as the library defines them.
-at::Tensor slices_of(const at::Tensor& t,
-                     const RandomizedQuantizationOptions& o) {
-  const at::Tensor b = o.batched() ? t : t.unsqueeze(0);
-  const int64_t sample_dims = b.dim() - 1;
-  const int64_t cd = 1 + (o.channel_dim() < 0 ? o.channel_dim() + sample_dims
-                                              : o.channel_dim());
-  const at::Tensor moved = b.movedim(cd, 1);
-  return moved.reshape({moved.size(0), moved.size(1), -1});
-}
-
 void check_output(const Input& in, const Case& c, const at::Tensor& y,
                   const randquant::QuantizationParams& params) {
   const at::Tensor& x = in.x;
@@ -447,8 +429,8 @@ void check_output(const Input& in, const Case& c, const at::Tensor& y,
   FUZZ_REQUIRE(y.device() == x.device(), "output device differs");
   if (x.numel() == 0) return;
 
-  const at::Tensor xs = slices_of(x, o).contiguous();
-  const at::Tensor ys = slices_of(y, o).contiguous();
+  const at::Tensor xs = slices_of(x, o.batched(), o.channel_dim()).contiguous();
+  const at::Tensor ys = slices_of(y, o.batched(), o.channel_dim()).contiguous();
   const int64_t samples = xs.size(0), channels = xs.size(1), m = xs.size(2);
   const at::Tensor xd = xs.to(at::kDouble).contiguous();
   const at::Tensor yd = ys.to(at::kDouble).contiguous();

@@ -19,7 +19,8 @@ struct Philox4 {
 };
 
 /// 32x32 -> 64-bit multiply split into its high and low halves.
-RQ_INLINE void mulhilo32(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
+RANDQUANT_INLINE void mulhilo32(uint32_t a, uint32_t b, uint32_t* hi,
+                                uint32_t* lo) {
   const uint64_t product = static_cast<uint64_t>(a) * static_cast<uint64_t>(b);
   *hi = static_cast<uint32_t>(product >> 32);
   *lo = static_cast<uint32_t>(product);
@@ -28,8 +29,8 @@ RQ_INLINE void mulhilo32(uint32_t a, uint32_t b, uint32_t* hi, uint32_t* lo) {
 /// Philox4x32 with 10 rounds: the block cipher applied to `counter` under
 /// the 64-bit key (`key_lo`, `key_hi`). Matches Random123's philox4x32_10
 /// (counter 0, key 0 gives 6627e8d5 e169c58d bc57ac4c 9b00dbd8).
-RQ_INLINE Philox4 philox4x32_10(Philox4 counter, uint32_t key_lo,
-                                uint32_t key_hi) {
+RANDQUANT_INLINE Philox4 philox4x32_10(Philox4 counter, uint32_t key_lo,
+                                       uint32_t key_hi) {
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, lo0, hi1, lo1;
     mulhilo32(0xD2511F53u, counter.v[0], &hi0, &lo0);
@@ -44,7 +45,7 @@ RQ_INLINE Philox4 philox4x32_10(Philox4 counter, uint32_t key_lo,
 
 /// Uniform float in [0, 1 - 2^-24] from 32 random bits; exact, so identical
 /// on every device.
-RQ_INLINE float uniform01(uint32_t bits) {
+RANDQUANT_INLINE float uniform01(uint32_t bits) {
   return static_cast<float>(bits >> 8) * 5.9604644775390625e-8f;  // 2^-24
 }
 
@@ -60,7 +61,7 @@ enum class Stream : uint32_t {
 class PhiloxStream {
  public:
   /// A stream of draws for `index` (a slice or a sample) under `key`.
-  RQ_INLINE PhiloxStream(uint64_t key, uint64_t index, Stream stream)
+  RANDQUANT_INLINE PhiloxStream(uint64_t key, uint64_t index, Stream stream)
       : key_lo_(static_cast<uint32_t>(key)),
         key_hi_(static_cast<uint32_t>(key >> 32)),
         index_lo_(static_cast<uint32_t>(index)),
@@ -70,7 +71,7 @@ class PhiloxStream {
         cache_{{0, 0, 0, 0}} {}
 
   /// The 32 random bits of draw `draw`.
-  RQ_INLINE uint32_t bits(uint32_t draw) {
+  RANDQUANT_INLINE uint32_t bits(uint32_t draw) {
     const uint32_t block = draw >> 2;
     if (block != cached_block_) {
       cache_ = philox4x32_10(Philox4{{block, stream_, index_lo_, index_hi_}},
@@ -81,7 +82,9 @@ class PhiloxStream {
   }
 
   /// Draw `draw` as a uniform float in [0, 1).
-  RQ_INLINE float uniform(uint32_t draw) { return uniform01(bits(draw)); }
+  RANDQUANT_INLINE float uniform(uint32_t draw) {
+    return uniform01(bits(draw));
+  }
 
  private:
   uint32_t key_lo_, key_hi_, index_lo_, index_hi_, stream_;

@@ -26,7 +26,7 @@ struct BucketMap {
   int buckets;  ///< number of buckets
 
   /// Map for `buckets` buckets over [lo, hi].
-  RQ_INLINE static BucketMap make(A lo, A hi, int buckets) {
+  RANDQUANT_INLINE static BucketMap make(A lo, A hi, int buckets) {
     const A width = hi - lo;
     const A scale = static_cast<A>(buckets) / width;
     const bool usable = width > A(0) && is_finite(scale);
@@ -34,7 +34,7 @@ struct BucketMap {
   }
 
   /// Bucket of v in [0, buckets); monotone non-decreasing in v.
-  RQ_INLINE int operator()(A v) const {
+  RANDQUANT_INLINE int operator()(A v) const {
     const A f = (v - lo) * scale;
     if (f >= static_cast<A>(buckets)) return buckets - 1;
     return f > A(0) ? static_cast<int>(f) : 0;
@@ -47,8 +47,8 @@ struct BucketMap {
 /// entry is k; otherwise it is ~k (negative), and lookups finish with exact
 /// comparisons from k.
 template <typename A>
-RQ_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
-                                  int n_cuts, int32_t* entry) {
+RANDQUANT_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
+                                         int n_cuts, int32_t* entry) {
   // Cut points are sorted, so their buckets never decrease: one sweep.
   int b = 0;
   for (int k = 0; k < n_cuts; ++k) {
@@ -62,8 +62,9 @@ RQ_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
 /// Number of cut points <= v for finite v, from the bucket table.
 /// `cuts_with_sentinel` ends with +inf after its last cut point.
 template <typename A>
-RQ_INLINE int region_with_hints(const BucketMap<A>& map, const int32_t* entry,
-                                const A* cuts_with_sentinel, A v) {
+RANDQUANT_INLINE int region_with_hints(const BucketMap<A>& map,
+                                       const int32_t* entry,
+                                       const A* cuts_with_sentinel, A v) {
   const int32_t e = entry[map(v)];
   if (e >= 0) return e;
   int k = ~e;

@@ -51,29 +51,29 @@ using acc_type = typename AccumulateType<T>::type;
 constexpr uint32_t kProxyDrawBase = static_cast<uint32_t>(kMaxRegions);
 
 /// Correctly rounded a * b + c (float).
-RQ_INLINE float fused_multiply_add(float a, float b, float c) {
+RANDQUANT_INLINE float fused_multiply_add(float a, float b, float c) {
   return ::fmaf(a, b, c);
 }
 /// Correctly rounded a * b + c (double).
-RQ_INLINE double fused_multiply_add(double a, double b, double c) {
+RANDQUANT_INLINE double fused_multiply_add(double a, double b, double c) {
   return ::fma(a, b, c);
 }
 /// Round to the nearest integer, ties to even (float).
-RQ_INLINE float round_half_even(float v) { return ::rintf(v); }
+RANDQUANT_INLINE float round_half_even(float v) { return ::rintf(v); }
 /// Round to the nearest integer, ties to even (double).
-RQ_INLINE double round_half_even(double v) { return ::rint(v); }
+RANDQUANT_INLINE double round_half_even(double v) { return ::rint(v); }
 
 /// True for finite v; false for NaN and +-Inf. (v - v is NaN exactly for
 /// those, and needs no libm call on either device.)
 template <typename A>
-RQ_INLINE bool is_finite(A v) {
+RANDQUANT_INLINE bool is_finite(A v) {
   return (v - v) == A(0);  // NOLINT(misc-redundant-expression): intended
 }
 
 /// left + t * (right - left) for t in [0, 1), clamped into [left, right].
 /// Falls back to left * (1 - t) + t * right when the width overflows.
 template <typename A>
-RQ_INLINE A lerp_inside(A left, A right, A t) {
+RANDQUANT_INLINE A lerp_inside(A left, A right, A t) {
   const A width = right - left;
   const A r =
       is_finite(width)
@@ -92,24 +92,32 @@ struct SliceConfig {
 
 /// Number of regions of `slice`: `regions`, or uniform in
 /// [regions, max_regions] from draw 0.
-RQ_INLINE int slice_regions(PhiloxStream& rng, const SliceConfig& cfg) {
+RANDQUANT_INLINE int slice_regions(PhiloxStream& rng, const SliceConfig& cfg) {
   if (cfg.max_regions <= cfg.regions) return cfg.regions;
   const uint64_t span = static_cast<uint64_t>(cfg.max_regions) -
                         static_cast<uint64_t>(cfg.regions) + 1u;
   return cfg.regions + static_cast<int>((rng.bits(0) * span) >> 32);
 }
 
+/// The range of integer type T as compile-time constants, which device code
+/// may read without calling std::numeric_limits' host functions.
+template <typename T>
+struct IntegerRange {
+  static constexpr T lowest = std::numeric_limits<T>::lowest();  ///< min
+  static constexpr T highest = std::numeric_limits<T>::max();    ///< max
+};
+
 /// Element of type T that stands for the value v (inside T's range):
 /// floating types round to nearest, integers round half to even and clamp.
 template <typename T, typename A>
-RQ_INLINE T to_element(A v) {
+RANDQUANT_INLINE T to_element(A v) {
   if constexpr (std::is_integral<T>::value) {
     const A r = round_half_even(v);
-    if (r <= static_cast<A>(std::numeric_limits<T>::lowest())) {
-      return std::numeric_limits<T>::lowest();
+    if (r <= static_cast<A>(IntegerRange<T>::lowest)) {
+      return IntegerRange<T>::lowest;
     }
-    if (r >= static_cast<A>(std::numeric_limits<T>::max())) {
-      return std::numeric_limits<T>::max();
+    if (r >= static_cast<A>(IntegerRange<T>::highest)) {
+      return IntegerRange<T>::highest;
     }
     return static_cast<T>(r);
   } else {
@@ -122,8 +130,8 @@ RQ_INLINE T to_element(A v) {
 /// (Uniform). Depends on k alone, so the cut points may be drawn in any
 /// order, or in parallel.
 template <typename A>
-RQ_INLINE A cut_point(PhiloxStream& rng, int k, int regions, A lo, A hi,
-                      const SliceConfig& cfg) {
+RANDQUANT_INLINE A cut_point(PhiloxStream& rng, int k, int regions, A lo, A hi,
+                             const SliceConfig& cfg) {
   const A t = cfg.spacing == Spacing::Random
                   ? static_cast<A>(rng.uniform(1u + static_cast<uint32_t>(k)))
                   : static_cast<A>(k + 1) / static_cast<A>(regions);
@@ -134,8 +142,8 @@ RQ_INLINE A cut_point(PhiloxStream& rng, int k, int regions, A lo, A hi,
 /// points): a uniform draw 1024 + j inside it (InsideRandom), its middle
 /// (Middle), or 0 (Zeros).
 template <typename A>
-RQ_INLINE A proxy_value(PhiloxStream& rng, int j, A left, A right,
-                        const SliceConfig& cfg) {
+RANDQUANT_INLINE A proxy_value(PhiloxStream& rng, int j, A left, A right,
+                               const SliceConfig& cfg) {
   if (cfg.collapse == Collapse::InsideRandom) {
     return lerp_inside(
         left, right,
@@ -145,34 +153,57 @@ RQ_INLINE A proxy_value(PhiloxStream& rng, int j, A left, A right,
   return A(0);
 }
 
-/// The per-slice parameters of one slice with finite values in [lo, hi]:
-/// writes R - 1 sorted cut points to `cuts` and R proxies (as elements of T)
-/// to `proxies`, and returns R. `cuts` needs room for max(regions,
-/// max_regions) - 1 values and `proxies` for max(regions, max_regions).
-/// Host only: a CUDA block derives the same values in parallel from the
-/// same pieces (cuda/params_pass.h; its rank sort gives the array std::sort
-/// gives, as sorting only permutes values).
-template <typename T, typename A>
-inline int fill_slice_params(uint64_t key, uint64_t slice, A lo, A hi,
-                             const SliceConfig& cfg, A* cuts, T* proxies) {
+/// Whether sample `sample` is quantized: its coin u ~ U[0, 1) is below p.
+RANDQUANT_INLINE bool sample_applied(uint64_t key, uint64_t sample, double p) {
+  PhiloxStream rng(key, sample, Stream::kSample);
+  return static_cast<double>(rng.uniform(0)) < p;
+}
+
+/// What a slice's finite min/max and its sample's coin decide, derived the
+/// same way by every backend before any cut point is drawn.
+template <typename A>
+struct SliceHeader {
+  A lo;           ///< finite min (-0 made +0); +inf when there is none
+  A hi;           ///< finite max (-0 made +0); -inf when there is none
+  int regions;    ///< R; 0 for a slice without finite values
+  bool quantize;  ///< the slice has finite values and its sample's coin says so
+};
+
+/// The header of slice `slice` with finite min/max [lo, hi] (lo > hi: no
+/// finite value) whose sample's coin came up `applied`. -0 becomes +0, so
+/// ties never depend on which zero the min/max pass met first.
+template <typename A>
+RANDQUANT_INLINE SliceHeader<A> slice_header(uint64_t key, uint64_t slice, A lo,
+                                             A hi, const SliceConfig& cfg,
+                                             bool applied) {
+  lo = lo + A(0);
+  hi = hi + A(0);
+  const bool has_finite = lo <= hi;
   PhiloxStream rng(key, slice, Stream::kSlice);
-  const int regions = slice_regions(rng, cfg);
+  const int regions = has_finite ? slice_regions(rng, cfg) : 0;
+  return SliceHeader<A>{lo, hi, regions, has_finite && applied};
+}
+
+/// The per-slice parameters of slice `slice` with header `header` (regions
+/// >= 1): writes R - 1 sorted cut points to `cuts` and R proxies (as
+/// elements of T) to `proxies`. Host only: a CUDA block derives the same
+/// values in parallel from the same pieces (cuda/params_pass.h; its rank
+/// sort gives the array std::sort gives, as sorting only permutes values).
+template <typename T, typename A>
+inline void fill_slice_params(uint64_t key, uint64_t slice,
+                              const SliceHeader<A>& header,
+                              const SliceConfig& cfg, A* cuts, T* proxies) {
+  PhiloxStream rng(key, slice, Stream::kSlice);
+  const int regions = header.regions;
   for (int k = 0; k < regions - 1; ++k) {
-    cuts[k] = cut_point(rng, k, regions, lo, hi, cfg);
+    cuts[k] = cut_point(rng, k, regions, header.lo, header.hi, cfg);
   }
   std::sort(cuts, cuts + (regions - 1));
   for (int j = 0; j < regions; ++j) {
-    const A left = j == 0 ? lo : cuts[j - 1];
-    const A right = j == regions - 1 ? hi : cuts[j];
+    const A left = j == 0 ? header.lo : cuts[j - 1];
+    const A right = j == regions - 1 ? header.hi : cuts[j];
     proxies[j] = to_element<T>(proxy_value(rng, j, left, right, cfg));
   }
-  return regions;
-}
-
-/// Whether sample `sample` is quantized: its coin u ~ U[0, 1) is below p.
-RQ_INLINE bool sample_applied(uint64_t key, uint64_t sample, double p) {
-  PhiloxStream rng(key, sample, Stream::kSample);
-  return static_cast<double>(rng.uniform(0)) < p;
 }
 
 /// Cut point i of a plain sorted array.
@@ -181,7 +212,7 @@ struct PlainCuts {
   const A* cuts;  ///< the sorted cut points
 
   /// Cut point i.
-  RQ_INLINE A operator()(int i) const { return cuts[i]; }
+  RANDQUANT_INLINE A operator()(int i) const { return cuts[i]; }
 };
 
 /// Region index of v: the number of sorted cut points <= v (ties go right),
@@ -189,7 +220,7 @@ struct PlainCuts {
 /// points out as they like (the CUDA kernel pads them against shared-memory
 /// bank conflicts).
 template <typename A, typename At>
-RQ_INLINE int region_of_at(int n_cuts, A v, const At& at) {
+RANDQUANT_INLINE int region_of_at(int n_cuts, A v, const At& at) {
   int first = 0;
   int count = n_cuts;
   while (count > 0) {
@@ -208,7 +239,7 @@ RQ_INLINE int region_of_at(int n_cuts, A v, const At& at) {
 /// the count of cut points <= v (ties go right, as region_of_at), without
 /// branches. For small R, where K compares beat a search.
 template <int K, typename A>
-RQ_INLINE int region_by_count(const A* cuts, A v) {
+RANDQUANT_INLINE int region_by_count(const A* cuts, A v) {
   int region = 0;
   for (int k = 0; k < K; ++k) region += !(v < cuts[k]);
   return region;
@@ -216,7 +247,7 @@ RQ_INLINE int region_by_count(const A* cuts, A v) {
 
 /// Region index of v among the n_cuts sorted `cuts` (see region_of_at).
 template <typename A>
-RQ_INLINE int region_of(const A* cuts, int n_cuts, A v) {
+RANDQUANT_INLINE int region_of(const A* cuts, int n_cuts, A v) {
   return region_of_at(n_cuts, v, PlainCuts<A>{cuts});
 }
 

@@ -5,8 +5,11 @@
 /// no -mavx2; callers check avx2::available() at run time. Every loop gives
 /// bit for bit what the portable loop gives (same comparisons, same lookup).
 
+// Depends only on the target architecture and compiler family, which a g++
+// and an nvcc translation unit of one program share (nvcc hands host code to
+// the same g++), so every translation unit compiles the same inline bodies.
 #if (defined(__x86_64__) || defined(__i386__)) && \
-    (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+    (defined(__GNUC__) || defined(__clang__))
 #define RANDQUANT_HAS_AVX2_PATH 1
 #include <immintrin.h>
 #else
@@ -24,6 +27,11 @@
 namespace randquant {
 namespace cpu {
 namespace avx2 {
+
+/// Up to this many cut points the uint8 loop counts byte compares and looks
+/// proxies up with one in-register 16-byte shuffle (_mm256_shuffle_epi8: 16
+/// proxies, so 15 cut points); above it, the slice's 256-entry byte table.
+constexpr int kByteShuffleCuts = 15;
 
 #if RANDQUANT_HAS_AVX2_PATH
 
@@ -54,14 +62,14 @@ RANDQUANT_AVX2 inline void reduce_min_max(__m256 lo8, __m256 hi8, float* lo,
 }
 
 /// Running min/max of the finite values of a contiguous float run.
-RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t n, float* lo,
-                                       float* hi) {
+RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t count,
+                                       float* lo, float* hi) {
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   const __m256 neg_inf =
       _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   __m256 lo_a = inf, lo_b = inf, hi_a = neg_inf, hi_b = neg_inf;
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  for (; i + 16 <= count; i += 16) {
     const __m256 a = _mm256_loadu_ps(in + i);
     const __m256 b = _mm256_loadu_ps(in + i + 8);
     const __m256 fa = finite_mask(a), fb = finite_mask(b);
@@ -71,16 +79,16 @@ RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t n, float* lo,
     hi_b = _mm256_max_ps(hi_b, _mm256_blendv_ps(neg_inf, b, fb));
   }
   reduce_min_max(_mm256_min_ps(lo_a, lo_b), _mm256_max_ps(hi_a, hi_b), lo, hi);
-  min_max_run_scalar(in + i, 1, n - i, lo, hi);
+  min_max_run_scalar(in + i, 1, count - i, lo, hi);
 }
 
 /// Running min/max of a contiguous uint8 run.
-RANDQUANT_AVX2 inline void min_max_u8(const uint8_t* in, int64_t n, float* lo,
-                                      float* hi) {
+RANDQUANT_AVX2 inline void min_max_u8(const uint8_t* in, int64_t count,
+                                      float* lo, float* hi) {
   __m256i lo32 = _mm256_set1_epi8(static_cast<char>(0xFF));
   __m256i hi32 = _mm256_setzero_si256();
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 32 <= count; i += 32) {
     const __m256i v =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
     lo32 = _mm256_min_epu8(lo32, v);
@@ -98,19 +106,19 @@ RANDQUANT_AVX2 inline void min_max_u8(const uint8_t* in, int64_t n, float* lo,
     *lo = mn < *lo ? mn : *lo;
     *hi = mx > *hi ? mx : *hi;
   }
-  min_max_run_scalar(in + i, 1, n - i, lo, hi);
+  min_max_run_scalar(in + i, 1, count - i, lo, hi);
 }
 
 /// Contiguous float run, at most 7 cut points: count cut points <= v with
 /// seven compares, then an 8-entry in-register table lookup.
 RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
-                                              int64_t n,
+                                              int64_t count,
                                               const SliceLookup<float>& lk) {
   __m256 cut[kSmallCuts];
   for (int k = 0; k < kSmallCuts; ++k) cut[k] = _mm256_set1_ps(lk.cuts[k]);
   const __m256 table = _mm256_loadu_ps(lk.proxies);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_loadu_ps(in + i);
     __m256i region = _mm256_setzero_si256();
     for (int k = 0; k < kSmallCuts; ++k) {
@@ -120,7 +128,7 @@ RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
     const __m256 q = _mm256_permutevar8x32_ps(table, region);
     _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, q, finite_mask(v)));
   }
-  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+  quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
 /// Bucket of 8 values, as BucketMap::operator(): NaN and f <= 0 give 0
@@ -162,13 +170,13 @@ RANDQUANT_AVX2 inline int unsure_lanes(__m256 q, __m256 finite) {
 /// gives the proxy for lanes whose bucket holds no cut point. Two vectors
 /// per step keep two gathers in flight.
 RANDQUANT_AVX2 inline void quantize_f32_buckets(const float* in, float* out,
-                                                int64_t n,
+                                                int64_t count,
                                                 const SliceLookup<float>& lk) {
   const __m256 lo = _mm256_set1_ps(lk.map.lo);
   const __m256 scale = _mm256_set1_ps(lk.map.scale);
   const __m256 last = _mm256_set1_ps(static_cast<float>(lk.map.buckets - 1));
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  for (; i + 16 <= count; i += 16) {
     const __m256 va = _mm256_loadu_ps(in + i);
     const __m256 vb = _mm256_loadu_ps(in + i + 8);
     const __m256 fa = finite_mask(va), fb = finite_mask(vb);
@@ -184,13 +192,13 @@ RANDQUANT_AVX2 inline void quantize_f32_buckets(const float* in, float* out,
     _mm256_storeu_ps(out + i, _mm256_blendv_ps(va, qa, fa));
     _mm256_storeu_ps(out + i + 8, _mm256_blendv_ps(vb, qb, fb));
   }
-  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+  quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
 /// Contiguous uint8 run: the slice's 256-entry byte table applied with 16
 /// in-register shuffles (one per high nibble), 32 bytes at a time.
 RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
-                                             int64_t n,
+                                             int64_t count,
                                              const SliceLookup<uint8_t>& lk) {
   __m256i table[16];
   for (int h = 0; h < 16; ++h) {
@@ -200,7 +208,7 @@ RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
   }
   const __m256i low_nibble = _mm256_set1_epi8(0x0F);
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 32 <= count; i += 32) {
     const __m256i v =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
     const __m256i lo = _mm256_and_si256(v, low_nibble);
@@ -214,17 +222,16 @@ RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), result);
   }
-  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+  quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
-/// Contiguous uint8 run with at most 15 cut points: v >= cut is v >=
-/// ceil(cut) for integers, so count those with byte compares and look the
+/// Contiguous uint8 run with at most kByteShuffleCuts cut points: v >= cut is v
+/// >= ceil(cut) for integers, so count those with byte compares and look the
 /// proxy up with one shuffle.
 RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
-                                             int64_t n,
+                                             int64_t count,
                                              const SliceLookup<uint8_t>& lk) {
-  constexpr int kMaxCuts = 15;
-  __m256i threshold[kMaxCuts];
+  __m256i threshold[kByteShuffleCuts];
   alignas(16) uint8_t proxies[16] = {};
   const int n_cuts = lk.n_cuts;
   for (int k = 0; k < n_cuts; ++k) {
@@ -236,7 +243,7 @@ RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
   const __m256i table = _mm256_broadcastsi128_si256(
       _mm_load_si128(reinterpret_cast<const __m128i*>(proxies)));
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 32 <= count; i += 32) {
     const __m256i v =
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
     __m256i region = _mm256_setzero_si256();
@@ -248,7 +255,7 @@ RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
                         _mm256_shuffle_epi8(table, region));
   }
-  quantize_run_scalar(in + i, 1, out + i, 1, n - i, lk);
+  quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
 #undef RANDQUANT_AVX2

@@ -14,39 +14,41 @@ namespace cpu {
 
 /// Running min/max of finite values over one run.
 template <typename T, typename A = core::acc_type<T>>
-inline void min_max_run(const T* in, int64_t stride, int64_t n, A* lo, A* hi) {
+inline void min_max_run(const T* in, int64_t stride, int64_t count, A* lo,
+                        A* hi) {
 #if RANDQUANT_HAS_AVX2_PATH
   if (stride == 1 && avx2::available()) {
     if constexpr (std::is_same<T, float>::value) {
-      return avx2::min_max_f32(in, n, lo, hi);
+      return avx2::min_max_f32(in, count, lo, hi);
     } else if constexpr (std::is_same<T, uint8_t>::value) {
-      return avx2::min_max_u8(in, n, lo, hi);
+      return avx2::min_max_u8(in, count, lo, hi);
     }
   }
 #endif
-  min_max_run_scalar(in, stride, n, lo, hi);
+  min_max_run_scalar(in, stride, count, lo, hi);
 }
 
 /// proxy[region(x)] (finite x) or x over one run.
 template <typename T>
 inline void quantize_run(const T* in, int64_t in_stride, T* out,
-                         int64_t out_stride, int64_t n,
+                         int64_t out_stride, int64_t count,
                          const SliceLookup<T>& lk) {
 #if RANDQUANT_HAS_AVX2_PATH
   if constexpr (std::is_same<T, float>::value) {
     if (in_stride == 1 && out_stride == 1 && avx2::available()) {
       return lk.n_cuts <= kSmallCuts
-                 ? avx2::quantize_f32_small(in, out, n, lk)
-                 : avx2::quantize_f32_buckets(in, out, n, lk);
+                 ? avx2::quantize_f32_small(in, out, count, lk)
+                 : avx2::quantize_f32_buckets(in, out, count, lk);
     }
   } else if constexpr (std::is_same<T, uint8_t>::value) {
     if (in_stride == 1 && out_stride == 1 && avx2::available()) {
-      return lk.n_cuts <= 15 ? avx2::quantize_u8_small(in, out, n, lk)
-                             : avx2::quantize_u8_table(in, out, n, lk);
+      return lk.n_cuts <= avx2::kByteShuffleCuts
+                 ? avx2::quantize_u8_small(in, out, count, lk)
+                 : avx2::quantize_u8_table(in, out, count, lk);
     }
   }
 #endif
-  quantize_run_scalar(in, in_stride, out, out_stride, n, lk);
+  quantize_run_scalar(in, in_stride, out, out_stride, count, lk);
 }
 
 }  // namespace cpu

@@ -12,15 +12,15 @@
 namespace randquant {
 namespace cpu {
 
-/// Folds n elements (stride `stride`) into the running min/max of finite
+/// Folds count elements (stride `stride`) into the running min/max of finite
 /// values, in the accumulate type.
 template <typename T, typename A = core::acc_type<T>>
-inline void min_max_run_scalar(const T* in, int64_t stride, int64_t n, A* lo,
-                               A* hi) {
+inline void min_max_run_scalar(const T* in, int64_t stride, int64_t count,
+                               A* lo, A* hi) {
   if constexpr (std::is_integral<T>::value) {
-    if (n == 0) return;
+    if (count == 0) return;
     T l = in[0], h = in[0];
-    for (int64_t i = 1; i < n; ++i) {
+    for (int64_t i = 1; i < count; ++i) {
       const T v = in[i * stride];
       l = v < l ? v : l;
       h = v > h ? v : h;
@@ -29,7 +29,7 @@ inline void min_max_run_scalar(const T* in, int64_t stride, int64_t n, A* lo,
     *hi = static_cast<A>(h) > *hi ? static_cast<A>(h) : *hi;
   } else {
     A l = *lo, h = *hi;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < count; ++i) {
       const A v = static_cast<A>(in[i * stride]);
       if (core::is_finite(v)) {
         l = v < l ? v : l;
@@ -41,19 +41,19 @@ inline void min_max_run_scalar(const T* in, int64_t stride, int64_t n, A* lo,
   }
 }
 
-/// Writes n outputs: proxy[region(x)] for finite x, x otherwise.
+/// Writes count outputs: proxy[region(x)] for finite x, x otherwise.
 template <typename T>
 inline void quantize_run_scalar(const T* in, int64_t in_stride, T* out,
-                                int64_t out_stride, int64_t n,
+                                int64_t out_stride, int64_t count,
                                 const SliceLookup<T>& lk) {
   using A = core::acc_type<T>;
   if constexpr (kByteTable<T>) {
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < count; ++i) {
       out[i * out_stride] =
           lk.byte_table[static_cast<uint8_t>(in[i * in_stride])];
     }
   } else {
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < count; ++i) {
       const T x = in[i * in_stride];
       const A v = static_cast<A>(x);
       out[i * out_stride] = core::is_finite(v) ? lk.proxies[lk.region(v)] : x;
@@ -61,16 +61,16 @@ inline void quantize_run_scalar(const T* in, int64_t in_stride, T* out,
   }
 }
 
-/// Copies n elements unchanged, bit for bit.
+/// Copies count elements unchanged, bit for bit.
 template <typename T>
 inline void copy_run(const T* in, int64_t in_stride, T* out, int64_t out_stride,
-                     int64_t n) {
+                     int64_t count) {
   if (in_stride == 1 && out_stride == 1) {
     std::memcpy(static_cast<void*>(out), static_cast<const void*>(in),
-                static_cast<size_t>(n) * sizeof(T));
+                static_cast<size_t>(count) * sizeof(T));
     return;
   }
-  for (int64_t i = 0; i < n; ++i) out[i * out_stride] = in[i * in_stride];
+  for (int64_t i = 0; i < count; ++i) out[i * out_stride] = in[i * in_stride];
 }
 
 }  // namespace cpu

@@ -22,8 +22,10 @@
 namespace randquant {
 namespace cpu {
 
-/// Up to this many cut points the kernels count comparisons branch-free;
-/// above it they use the bucket table.
+/// Up to this many cut points a region is a branch-free count of compares
+/// (core::region_by_count) and the AVX2 float32 loop looks proxies up in
+/// one 8-lane register (_mm256_permutevar8x32_ps: 8 proxies, so 7 cut
+/// points); above it the kernels use the bucket table.
 constexpr int kSmallCuts = 7;
 
 /// Whether T is looked up through a 256-entry byte table.
@@ -46,7 +48,7 @@ struct SliceLookup {
   bool quantized = false;          ///< false: copy the slice unchanged
   int n_cuts = 0;                  ///< R - 1
   const A* cuts = nullptr;         ///< n_cuts sorted cut points, then +inf
-  const T* proxies = nullptr;      ///< R proxies (padded to >= 8)
+  const T* proxies = nullptr;      ///< R proxies (padded to > kSmallCuts)
   core::BucketMap<A> map{};        ///< value -> bucket (n_cuts > kSmallCuts)
   const int32_t* hints = nullptr;  ///< bucket -> region or ~first candidate
   /// float32 only: bucket -> proxy, or NaN-boxed first candidate region.
@@ -71,7 +73,7 @@ class SliceLookupBuilder {
   explicit SliceLookupBuilder(const QuantizationParams& params)
       : params_(params), rmax_(params.proxies.size(2)) {
     cuts_.resize(std::max<int64_t>(rmax_, kSmallCuts + 1));
-    proxies_.resize(std::max<int64_t>(rmax_, 8));
+    proxies_.resize(std::max<int64_t>(rmax_, kSmallCuts + 1));
     if (kByteTable<T>) bytes_.resize(256);
   }
 

@@ -1,16 +1,16 @@
 #pragma once
 /// \file
-/// Pass 1 of the CUDA launch, per thread: the finite min/max of a unit; and
-/// the fold of a slice's unit results that opens pass 2.
+/// Pass 1 of the CUDA launch: one block per unit finds the unit's finite
+/// min/max. Also the running min/max and its fold, which pass 2 uses too.
 
 #include <cstdint>
 #include <limits>
 
 #include "randquant/core/macros.h"
 #include "randquant/core/slice_math.h"
+#include "randquant/core/work_units.h"
 #include "randquant/cuda/launch_plan.h"
 #include "randquant/cuda/unit_walk.h"
-#include "randquant/detail/run_layout.h"
 
 namespace randquant {
 namespace cuda {
@@ -22,9 +22,21 @@ struct MinMax {
   A hi = -std::numeric_limits<A>::infinity();  ///< largest value seen
 
   /// Adds [l, h] (exact in any order).
-  RQ_INLINE void add(A l, A h) {
+  RANDQUANT_INLINE void add(A l, A h) {
     lo = l < lo ? l : lo;
     hi = h > hi ? h : hi;
+  }
+};
+
+/// Folds two running min/max (the block reduction's operator).
+struct MinMaxFold {
+  /// a and b together.
+  template <typename A>
+  RANDQUANT_INLINE MinMax<A> operator()(const MinMax<A>& a,
+                                        const MinMax<A>& b) const {
+    MinMax<A> both = a;
+    both.add(b.lo, b.hi);
+    return both;
   }
 };
 
@@ -34,42 +46,49 @@ struct MinMaxOp {
   MinMax<A> seen;  ///< min/max of the finite values so far
 
   /// Records x; returns it.
-  RQ_INLINE T operator()(T x) {
+  RANDQUANT_INLINE T operator()(T x) {
     const A v = static_cast<A>(x);
     if (core::is_finite(v)) seen.add(v, v);
     return x;
   }
 };
 
-/// Pass 1, one thread: min/max of the finite values among its share of the
-/// unit's elements. The block then reduces the threads' results (exact in
-/// any order).
+/// One thread: min/max of the finite values among its share of unit u's
+/// elements. The block then reduces the threads' results (exact in any
+/// order).
 template <typename T, typename A>
-RQ_INLINE MinMax<A> min_max_unit(int tid, int threads, const T* in,
-                                 const detail::RunLayout& layout,
-                                 const UnitGrid& grid, int64_t unit) {
-  const int64_t s = unit / grid.chunks, j = unit % grid.chunks;
-  const T* base = in + (s / grid.channels) * layout.in.sample +
-                  (s % grid.channels) * layout.in.channel;
+RANDQUANT_INLINE MinMax<A> min_max_unit(int tid, int threads,
+                                        const LaunchArgs<T, A>& args,
+                                        int64_t u) {
+  const core::Unit unit = args.grid.unit(u, args.layout);
   MinMaxOp<T, A> op;
-  map_unit<T>(tid, threads, layout, grid.chunk_begin(j),
-              grid.chunk_begin(j + 1), base, static_cast<T*>(nullptr), op);
+  map_unit<T>(tid, threads, args.layout, unit.begin, unit.end,
+              args.in + unit.in_offset, static_cast<T*>(nullptr), op);
   return op.seen;
 }
 
-/// Pass 2 (one block per slice), first phase: thread tid folds units
-/// tid, tid + threads, ... of slice s; the block then reduces the threads'
-/// results into the slice's finite min/max.
-template <typename A>
-RQ_INLINE MinMax<A> fold_units(int tid, int threads, int64_t s,
-                               const A* unit_lo, const A* unit_hi,
-                               const UnitGrid& grid) {
-  MinMax<A> m;
-  for (int64_t j = tid; j < grid.chunks; j += threads) {
-    m.add(unit_lo[s * grid.chunks + j], unit_hi[s * grid.chunks + j]);
+/// Pass 1: block `u` writes the finite min/max of unit u.
+struct MinMaxPass {
+  /// Dynamic shared memory of a block.
+  template <typename T, typename A>
+  static size_t shared_bytes(int64_t /*rmax*/) {
+    return 0;
   }
-  return m;
-}
+
+  /// What block `u` does (Block: see passes.h).
+  template <typename T, typename A, typename Block>
+  RANDQUANT_INLINE static void run(Block& block, int64_t u,
+                                   const LaunchArgs<T, A>& args,
+                                   unsigned char* /*shared*/) {
+    const MinMax<A> unit = block.template min_max<A>([&](int tid) {
+      return min_max_unit<T, A>(tid, Block::kThreads, args, u);
+    });
+    block.first_thread([&] {
+      args.unit_lo[u] = unit.lo;
+      args.unit_hi[u] = unit.hi;
+    });
+  }
+};
 
 }  // namespace cuda
 }  // namespace randquant

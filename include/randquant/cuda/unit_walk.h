@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "randquant/core/macros.h"
-#include "randquant/detail/run_layout.h"
+#include "randquant/core/work_units.h"
 
 namespace randquant {
 namespace cuda {
@@ -25,7 +25,7 @@ struct alignas(16) Pack {
 
 /// Byte offset of p within its 16-byte line.
 template <typename T>
-RQ_INLINE unsigned misalignment(const T* p) {
+RANDQUANT_INLINE unsigned misalignment(const T* p) {
   return static_cast<unsigned>(reinterpret_cast<uintptr_t>(p) % 16u);
 }
 
@@ -33,7 +33,7 @@ RQ_INLINE unsigned misalignment(const T* p) {
 /// emulation test) it checks the alignment the GPU needs and copies with
 /// memcpy, as no Pack object lives at that address.
 template <typename T>
-RQ_INLINE Pack<T> load_pack(const T* p) {
+RANDQUANT_INLINE Pack<T> load_pack(const T* p) {
 #ifdef __CUDA_ARCH__
   return *reinterpret_cast<const Pack<T>*>(p);
 #else
@@ -46,7 +46,7 @@ RQ_INLINE Pack<T> load_pack(const T* p) {
 
 /// Stores 16 bytes to a 16-byte-aligned address.
 template <typename T>
-RQ_INLINE void store_pack(T* p, const Pack<T>& pack) {
+RANDQUANT_INLINE void store_pack(T* p, const Pack<T>& pack) {
 #ifdef __CUDA_ARCH__
   *reinterpret_cast<Pack<T>*>(p) = pack;
 #else
@@ -64,13 +64,11 @@ RQ_INLINE void store_pack(T* p, const Pack<T>& pack) {
 /// Writing walks the packs last to first: the min/max pass read the unit
 /// first to last, so its end is the likeliest part to be still in L2.
 template <typename T, typename Op>
-RQ_INLINE void map_unit(int tid, int threads, const detail::RunLayout& layout,
-                        int64_t begin, int64_t end, const T* in, T* out,
-                        Op& op) {
+RANDQUANT_INLINE void map_unit(int tid, int threads,
+                               const core::RunLayout& layout, int64_t begin,
+                               int64_t end, const T* in, T* out, Op& op) {
   const bool write = out != nullptr;
-  const bool one_run = layout.outer == 1 && layout.in.inner == 1 &&
-                       (!write || layout.out.inner == 1);
-  if (one_run) {
+  if (layout.one_run(write)) {
     const T* in_run = in + begin;
     T* out_run = write ? out + begin : nullptr;
     const unsigned skew = misalignment(in_run);

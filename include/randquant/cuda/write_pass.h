@@ -1,17 +1,17 @@
 #pragma once
 /// \file
-/// Pass 3 of the CUDA launch, per thread: stage the slice's cut points and
-/// proxies in shared memory, then map each element of the unit to its
-/// region's proxy.
+/// Pass 3 of the CUDA launch: one block per unit stages its slice's cut
+/// points and proxies in shared memory, then maps each element of the unit
+/// to its region's proxy.
 
 #include <cstdint>
 #include <limits>
 
 #include "randquant/core/macros.h"
 #include "randquant/core/slice_math.h"
+#include "randquant/core/work_units.h"
 #include "randquant/cuda/launch_plan.h"
 #include "randquant/cuda/unit_walk.h"
-#include "randquant/detail/run_layout.h"
 
 namespace randquant {
 namespace cuda {
@@ -20,9 +20,10 @@ namespace cuda {
 /// their padded() places) and proxies tid, tid + threads, ... of the slice's
 /// rows into shared memory.
 template <typename T, typename A>
-RQ_INLINE void stage_params_phase(int tid, int threads, int n_cuts,
-                                  const A* row_cuts, const T* row_proxies,
-                                  A* cuts, T* proxies) {
+RANDQUANT_INLINE void stage_params_phase(int tid, int threads, int n_cuts,
+                                         const A* row_cuts,
+                                         const T* row_proxies, A* cuts,
+                                         T* proxies) {
   for (int k = tid; k <= n_cuts; k += threads) {
     if (k < n_cuts) cuts[padded(k)] = row_cuts[k];
     proxies[k] = row_proxies[k];
@@ -35,7 +36,7 @@ struct PaddedCuts {
   const A* cuts;  ///< staged cut points
 
   /// Cut point i.
-  RQ_INLINE A operator()(int i) const { return cuts[padded(i)]; }
+  RANDQUANT_INLINE A operator()(int i) const { return cuts[padded(i)]; }
 };
 
 /// Region lookup for R <= kRegisterCuts + 1: the cut points in registers
@@ -45,7 +46,7 @@ struct RegisterLookup {
   A cuts[kRegisterCuts];  ///< cut points, +inf padded
 
   /// Copies the n_cuts staged cut points.
-  RQ_INLINE RegisterLookup(const A* staged, int n_cuts) {
+  RANDQUANT_INLINE RegisterLookup(const A* staged, int n_cuts) {
     for (int k = 0; k < kRegisterCuts; ++k) {
       cuts[k] =
           k < n_cuts ? staged[padded(k)] : std::numeric_limits<A>::infinity();
@@ -53,7 +54,7 @@ struct RegisterLookup {
   }
 
   /// Region of a finite v (ties go right, as core::region_of).
-  RQ_INLINE int operator()(A v) const {
+  RANDQUANT_INLINE int operator()(A v) const {
     return core::region_by_count<kRegisterCuts>(cuts, v);
   }
 };
@@ -65,10 +66,11 @@ struct SearchLookup {
   int n_cuts;        ///< how many
 
   /// Searches the n staged cut points.
-  RQ_INLINE SearchLookup(const A* staged, int n) : at{staged}, n_cuts(n) {}
+  RANDQUANT_INLINE SearchLookup(const A* staged, int n)
+      : at{staged}, n_cuts(n) {}
 
   /// Region of a finite v.
-  RQ_INLINE int operator()(A v) const {
+  RANDQUANT_INLINE int operator()(A v) const {
     return core::region_of_at(n_cuts, v, at);
   }
 };
@@ -82,29 +84,60 @@ struct WriteOp {
   bool quantize;     ///< whether the slice is quantized
 
   /// Output element for input x.
-  RQ_INLINE T operator()(T x) const {
+  RANDQUANT_INLINE T operator()(T x) const {
     const A v = static_cast<A>(x);
     return quantize && core::is_finite(v) ? proxies[lookup(v)] : x;
   }
 };
 
-/// Phase "write": thread tid writes its share of the unit's elements.
-/// `cuts` (padded) and `proxies` are the staged ones.
+/// Phase "write": thread tid writes its share of unit u. `cuts` (padded)
+/// and `proxies` are the staged ones.
 template <typename T, typename A, typename Lookup>
-RQ_INLINE void write_unit(int tid, int threads, const T* in, T* out,
-                          const detail::RunLayout& layout, const UnitGrid& grid,
-                          int64_t unit, const A* cuts, const T* proxies,
-                          int n_cuts, bool quantize) {
-  const int64_t s = unit / grid.chunks, j = unit % grid.chunks;
-  const int64_t n = s / grid.channels, c = s % grid.channels;
-  const T* in_base = in + n * layout.in.sample + c * layout.in.channel;
-  T* out_base = out + n * layout.out.sample + c * layout.out.channel;
+RANDQUANT_INLINE void write_unit(int tid, int threads,
+                                 const LaunchArgs<T, A>& args, int64_t u,
+                                 const A* cuts, const T* proxies, int n_cuts,
+                                 bool quantize) {
+  const core::Unit unit = args.grid.unit(u, args.layout);
   // An unquantized slice copies: nothing was staged, so nothing is read.
   WriteOp<T, A, Lookup> op{Lookup(cuts, quantize ? n_cuts : 0), proxies,
                            quantize};
-  map_unit<T>(tid, threads, layout, grid.chunk_begin(j),
-              grid.chunk_begin(j + 1), in_base, out_base, op);
+  map_unit<T>(tid, threads, args.layout, unit.begin, unit.end,
+              args.in + unit.in_offset, args.out + unit.out_offset, op);
 }
+
+/// Pass 3: block b writes unit write_unit_of_block(b), finding regions with
+/// Lookup (RegisterLookup or SearchLookup, as the plan says).
+template <template <typename> class Lookup>
+struct WritePass {
+  /// Dynamic shared memory of a block.
+  template <typename T, typename A>
+  static size_t shared_bytes(int64_t rmax) {
+    return WriteShared<T, A>::bytes(rmax);
+  }
+
+  /// What block `b` does (Block: see passes.h).
+  template <typename T, typename A, typename Block>
+  RANDQUANT_INLINE static void run(Block& block, int64_t b,
+                                   const LaunchArgs<T, A>& args,
+                                   unsigned char* shared) {
+    const WriteShared<T, A> sh = WriteShared<T, A>::carve(shared, args.rmax);
+    const int64_t u = write_unit_of_block(b, args.grid.units());
+    const int64_t s = u / args.grid.chunks;
+    const bool quantize = args.quantized[s] != 0;
+    const int n_cuts = quantize ? args.regions[s] - 1 : 0;
+    if (quantize) {  // the same for the whole block: so is the barrier
+      block.each_thread([&](int tid) {
+        stage_params_phase<T, A>(
+            tid, Block::kThreads, n_cuts, args.cuts + s * args.rmax,
+            args.proxies + s * args.rmax, sh.cuts, sh.proxies);
+      });
+    }
+    block.each_thread([&](int tid) {
+      write_unit<T, A, Lookup<A>>(tid, Block::kThreads, args, u, sh.cuts,
+                                  sh.proxies, n_cuts, quantize);
+    });
+  }
+};
 
 }  // namespace cuda
 }  // namespace randquant

@@ -19,7 +19,7 @@ namespace detail {
 
 /// Signature of a fused backend: quantize x (checked) with the call's key.
 using FusedBackend = at::Tensor (*)(
-    const at::Tensor& x, const Geometry& g,
+    const at::Tensor& x, const Geometry& geometry,
     const RandomizedQuantizationOptions& options, const CallKey& key);
 
 /// The CUDA backend, or nullptr when the CUDA component is not linked.

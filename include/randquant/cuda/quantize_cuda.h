@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// CUDA specialization of the fused functor: the g++-safe declaration. Its
-/// definition (kernel.cuh) is compiled by nvcc in the randquant::cuda
+/// definition (quantize_cuda.cuh) is compiled by nvcc in the randquant::cuda
 /// component, which also registers it in detail::cuda_backend().
 
 #include <ATen/ATen.h>
@@ -21,7 +21,7 @@ struct RandomizedQuantizeFunctor<c10::DeviceType::CUDA> {
   /// Quantizes x (a CUDA tensor) on x's device and current stream, without
   /// host synchronisation (a key on the device is read there); bitwise
   /// equal to the CPU result for the same key.
-  at::Tensor operator()(const at::Tensor& x, const detail::Geometry& g,
+  at::Tensor operator()(const at::Tensor& x, const detail::Geometry& geometry,
                         const RandomizedQuantizationOptions& options,
                         const detail::CallKey& key) const;
 };
