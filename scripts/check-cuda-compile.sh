@@ -14,11 +14,8 @@
 # passes Debian trixie's 2.6); CUDA_ARCHS ("80 90").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
-if [ ! -x "$nvcc" ]; then
-  echo "check-cuda-compile: no nvcc at $nvcc; skipped"
-  exit 0
-fi
+source scripts/lib/common.sh
+nvcc_or_skip check-cuda-compile 0
 cuda_include=$(dirname "$(dirname "$(readlink -f "$nvcc")")")/include
 torch_include=${TORCH_INCLUDE:-/usr/include}
 out=$(mktemp -d)

@@ -16,11 +16,8 @@
 # TORCH_INCLUDE (/usr/include), TORCH_LIB (/usr/lib/x86_64-linux-gnu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
-if [ ! -x "$nvcc" ]; then
-  echo "check-odr: no nvcc at $nvcc; skipped"
-  exit 77
-fi
+source scripts/lib/common.sh
+nvcc_or_skip check-odr 77
 cxx=${CXX:-g++}
 torch_include=${TORCH_INCLUDE:-/usr/include}
 torch_lib=${TORCH_LIB:-/usr/lib/x86_64-linux-gnu}

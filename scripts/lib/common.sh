@@ -27,3 +27,13 @@ configure() {
   shift
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 }
+
+# nvcc_or_skip NAME CODE: sets nvcc to $NVCC (default
+# /usr/local/cuda/bin/nvcc), or says that NAME is skipped and exits with CODE.
+nvcc_or_skip() {
+  nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
+  if [ ! -x "$nvcc" ]; then
+    echo "$1: no nvcc at $nvcc; skipped"
+    exit "$2"
+  fi
+}
