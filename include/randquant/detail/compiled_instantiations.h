@@ -27,7 +27,9 @@
   MACRO(int64_t)
 
 /// The instantiations of randquant::compiled for element type T, preceded
-/// by PREFIX (`extern` to declare them, nothing to define them).
+/// by PREFIX (`extern` to declare them, nothing to define them). PREFIX is
+/// a keyword and T a template argument: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define RANDQUANT_CPU_INSTANTIATIONS(PREFIX, T)               \
   PREFIX template void randquant::cpu::quantize_views<T>(     \
       const randquant::detail::SliceViews&, uint64_t,         \
@@ -35,6 +37,7 @@
   PREFIX template void randquant::detail::fill_params_cpu<T>( \
       randquant::QuantizationParams&,                         \
       const randquant::RandomizedQuantizationOptions&);
+// NOLINTEND(bugprone-macro-parentheses)
 
 #ifdef RANDQUANT_COMPILED
 /// Declares the instantiations of one dtype as extern.
