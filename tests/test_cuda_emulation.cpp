@@ -213,7 +213,9 @@ TEST(CudaEmulation, ParameterPassMatchesCpuParamsFieldByField) {
             << "slice " << s;
       }
       EXPECT_EQ(without_finite, dtype == at::kByte ? 0 : 2);
-      if (o.p() < 1.0) EXPECT_GT(not_applied, 0);
+      if (o.p() < 1.0) {
+        EXPECT_GT(not_applied, 0);
+      }
     }
   }
 }
