@@ -59,7 +59,7 @@ struct EmulatedLauncher {
     std::vector<unsigned char> shared(
         Pass::template shared_bytes<T, A>(args.rmax));
     for (int64_t b = 0; b < blocks; ++b) {
-      std::memset(shared.data(), 0xFF, shared.size());
+      if (!shared.empty()) std::memset(shared.data(), 0xFF, shared.size());
       EmulatedBlock block;
       Pass::template run<T, A>(block, b, args, shared.data());
     }
