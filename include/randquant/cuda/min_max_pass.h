@@ -53,14 +53,12 @@ struct MinMaxOp {
   }
 };
 
-/// One thread: min/max of the finite values among its share of unit u's
-/// elements. The block then reduces the threads' results (exact in any
-/// order).
+/// One thread: min/max of the finite values among its share of `unit`.
+/// The block then reduces the threads' results (exact in any order).
 template <typename T, typename A>
 RANDQUANT_INLINE MinMax<A> min_max_unit(int tid, int threads,
                                         const LaunchArgs<T, A>& args,
-                                        int64_t u) {
-  const core::Unit unit = args.grid.unit(u, args.layout);
+                                        const core::Unit& unit) {
   MinMaxOp<T, A> op;
   map_unit<T>(tid, threads, args.layout, unit.begin, unit.end,
               args.in + unit.in_offset, static_cast<T*>(nullptr), op);
@@ -80,12 +78,13 @@ struct MinMaxPass {
   RANDQUANT_INLINE static void run(Block& block, int64_t u,
                                    const LaunchArgs<T, A>& args,
                                    unsigned char* /*shared*/) {
-    const MinMax<A> unit = block.template min_max<A>([&](int tid) {
-      return min_max_unit<T, A>(tid, Block::kThreads, args, u);
+    const core::Unit unit = args.grid.unit(u, args.layout);
+    const MinMax<A> found = block.template min_max<A>([&](int tid) {
+      return min_max_unit<T, A>(tid, Block::kThreads, args, unit);
     });
     block.first_thread([&] {
-      args.unit_lo[u] = unit.lo;
-      args.unit_hi[u] = unit.hi;
+      args.unit_lo[u] = found.lo;
+      args.unit_hi[u] = found.hi;
     });
   }
 };

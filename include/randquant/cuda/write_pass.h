@@ -90,17 +90,15 @@ struct WriteOp {
   }
 };
 
-/// Phase "write": thread tid writes its share of unit u. `cuts` (padded)
-/// and `proxies` are the staged ones.
+/// Phase "write": thread tid writes its share of `unit`. `cuts` (padded)
+/// and `proxies` are the staged ones; n_cuts is 0 for a slice that is
+/// copied (nothing was staged, so nothing is read).
 template <typename T, typename A, typename Lookup>
 RANDQUANT_INLINE void write_unit(int tid, int threads,
-                                 const LaunchArgs<T, A>& args, int64_t u,
-                                 const A* cuts, const T* proxies, int n_cuts,
-                                 bool quantize) {
-  const core::Unit unit = args.grid.unit(u, args.layout);
-  // An unquantized slice copies: nothing was staged, so nothing is read.
-  WriteOp<T, A, Lookup> op{Lookup(cuts, quantize ? n_cuts : 0), proxies,
-                           quantize};
+                                 const LaunchArgs<T, A>& args,
+                                 const core::Unit& unit, const A* cuts,
+                                 const T* proxies, int n_cuts, bool quantize) {
+  WriteOp<T, A, Lookup> op{Lookup(cuts, n_cuts), proxies, quantize};
   map_unit<T>(tid, threads, args.layout, unit.begin, unit.end,
               args.in + unit.in_offset, args.out + unit.out_offset, op);
 }
@@ -121,8 +119,9 @@ struct WritePass {
                                    const LaunchArgs<T, A>& args,
                                    unsigned char* shared) {
     const WriteShared<T, A> sh = WriteShared<T, A>::carve(shared, args.rmax);
-    const int64_t u = write_unit_of_block(b, args.grid.units());
-    const int64_t s = u / args.grid.chunks;
+    const core::Unit unit =
+        args.grid.unit(write_unit_of_block(b, args.grid.units()), args.layout);
+    const int64_t s = unit.slice;
     const bool quantize = args.quantized[s] != 0;
     const int n_cuts = quantize ? args.regions[s] - 1 : 0;
     if (quantize) {  // the same for the whole block: so is the barrier
@@ -133,7 +132,7 @@ struct WritePass {
       });
     }
     block.each_thread([&](int tid) {
-      write_unit<T, A, Lookup<A>>(tid, Block::kThreads, args, u, sh.cuts,
+      write_unit<T, A, Lookup<A>>(tid, Block::kThreads, args, unit, sh.cuts,
                                   sh.proxies, n_cuts, quantize);
     });
   }
