@@ -14,7 +14,9 @@
 #    them).
 # 2. `g++ -std=c++17 -fsyntax-only` of every public header alone (a one-line
 #    TU each), tests/*.cpp (but test_cuda_graph.cpp, see 3), tests/tsan/*.cpp, examples/*.cpp,
-#    examples/ssl/main.cpp and benchmarks/*.cpp, with the 2.6 headers first
+#    examples/ssl/main.cpp, benchmarks/*.cpp and src/randquant.cpp (with
+#    RANDQUANT_COMPILED: the extern declarations, then the definitions),
+#    with the 2.6 headers first
 #    and /usr/include (GoogleTest, Google Benchmark, stb) after them.
 #    bookworm's own LibTorch 1.13 headers also live in /usr/include, so each
 #    TU's dependency list is checked too: a header of the 1.13 install
@@ -81,6 +83,11 @@ while IFS= read -r header; do
   echo "#include \"$name\"" >"$tu"
   sources+=("$tu")
 done < <(find include -name '*.h' | sort)
+# randquant::compiled's source, as built (extern declarations, then the
+# explicit instantiations).
+printf '#define RANDQUANT_COMPILED\n#include "%s/src/randquant.cpp"\n' "$root" \
+  >"$work/tu/compiled_library.cpp"
+sources+=("$work/tu/compiled_library.cpp")
 for f in tests/*.cpp tests/tsan/*.cpp examples/*.cpp examples/ssl/main.cpp benchmarks/*.cpp; do
   [ "$f" = tests/test_cuda_graph.cpp ] && continue  # needs CUDA's headers: below
   [ -f "$f" ] && sources+=("$root/$f")
