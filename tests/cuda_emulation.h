@@ -134,7 +134,7 @@ inline Emulated emulate_cuda(
   const randquant::detail::Geometry geometry =
       randquant::detail::check_inputs(x, options, "emulate_cuda");
   const randquant::detail::SliceViews views =
-      randquant::detail::make_slice_views(x, geometry);
+      randquant::detail::make_output_views(x, geometry);
   const randquant::cuda::LaunchPlan plan =
       randquant::cuda::plan_for(views, options);
   if (max_units >= 0 && plan.grid.units() > max_units) return Emulated{};

@@ -657,9 +657,9 @@ TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
   EXPECT_NE(rq::detail::cuda_backend(), nullptr);
   const at::Tensor x = random_input({2, 3, 6, 6}, at::kHalf, 21).to(kCuda);
   const auto o = RandomizedQuantizationOptions(5);
-  const at::Tensor direct =
-      rq::detail::cuda_backend()(x, rq::detail::check_inputs(x, o, "test"), o,
-                                 rq::detail::CallKey::from_host(12345));
+  const at::Tensor direct = at::empty_like(x);
+  rq::detail::cuda_backend()(x, direct, rq::detail::check_inputs(x, o, "test"),
+                             o, rq::detail::CallKey::from_host(12345));
   EXPECT_TRUE(direct.is_cuda());
   EXPECT_EQ(direct.sizes(), x.sizes());
 }

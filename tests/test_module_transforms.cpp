@@ -52,7 +52,7 @@ TEST(Module, ConstructionChecksOptionsAndPrettyPrints) {
   EXPECT_EQ(os.str(),
             "randquant::RandomizedQuantization(regions=16, max_regions=0, "
             "collapse=InsideRandom, spacing=Random, p=0.5, batched=true, "
-            "channel_dim=-1, straight_through=false)");
+            "channel_dim=-1, straight_through=false, inplace=false)");
   rq::RandomizedQuantization from_regions(3);
   EXPECT_EQ(from_regions->options.regions(), 3);
   EXPECT_TRUE(module->parameters().empty());

@@ -14,6 +14,7 @@
 #include "randquant/detail/compiled_instantiations.h"
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
+#include "randquant/detail/output_memory.h"
 #include "randquant/functor.h"
 #include "randquant/options.h"
 #include "randquant/params.h"
@@ -78,28 +79,99 @@ inline void warn_cuda_without_component() {
       "(find_package(randquant COMPONENTS cuda)) for the fused CUDA kernel");
 }
 
+/// Which implementation a call runs.
+enum class Path {
+  kFused,     ///< the device's fused kernel (composite where there is none)
+  kComposite  ///< plain ATen ops
+};
+
+/// Quantizes x into `out` (checked: x's shape, dtype and device; x itself
+/// for in place) with the call's key.
+inline void quantize_into(const at::Tensor& x, const at::Tensor& out,
+                          const Geometry& geometry,
+                          const RandomizedQuantizationOptions& options,
+                          const CallKey& key, Path path) {
+  if (x.numel() == 0) return;
+  at::NoGradGuard no_grad;
+  if (path == Path::kFused && x.device().is_cpu()) {
+    RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, out, geometry, options,
+                                                      key);
+  } else if (path == Path::kFused && x.is_cuda() && cuda_backend() != nullptr) {
+    cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
+  } else {
+    if (path == Path::kFused && x.is_cuda()) warn_cuda_without_component();
+    out.copy_(composite_quantize(x, geometry, options, key.value()));
+  }
+}
+
+/// Quantizes x into a new tensor with the call's key.
+inline at::Tensor quantize_new(const at::Tensor& x, const Geometry& geometry,
+                               const RandomizedQuantizationOptions& options,
+                               const CallKey& key, Path path) {
+  at::NoGradGuard no_grad;
+  if (x.numel() == 0) return at::empty_like(x);
+  if (path == Path::kFused && x.device().is_cpu()) {
+    return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
+                                                             options, key);
+  }
+  if (path == Path::kFused && x.is_cuda() && cuda_backend() != nullptr) {
+    at::Tensor out = at::empty_like(x);
+    cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
+    return out;
+  }
+  if (path == Path::kFused && x.is_cuda()) warn_cuda_without_component();
+  return composite_quantize(x, geometry, options, key.value());
+}
+
+/// randomized_quantize_() on behalf of the public entry `fn`.
+inline at::Tensor& quantize_inplace(
+    at::Tensor& x, const RandomizedQuantizationOptions& options,
+    const c10::optional<at::Generator>& generator, const char* fn,
+    Path path = Path::kFused) {
+  const Geometry geometry = check_inputs(x, options, fn);
+  check_inplace(x, fn);
+  const CallKey key = draw_call_key(x, generator, fn);
+  // Autograd's record of x's writes; also refuses an inference tensor
+  // outside inference mode, before anything is written.
+  x.unsafeGetTensorImpl()->bump_version();
+  quantize_into(x, x, geometry, options, key, path);
+  return x;
+}
+
+/// randomized_quantize_out() on behalf of the public entry `fn`.
+inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
+                                const RandomizedQuantizationOptions& options,
+                                const c10::optional<at::Generator>& generator,
+                                const char* fn) {
+  const Geometry geometry = check_inputs(x, options, fn);
+  check_out(out, x, options, fn);
+  const CallKey key = draw_call_key(x, generator, fn);
+  if (out.sizes() != x.sizes()) {
+    out.resize_(x.sizes(), x.suggest_memory_format());
+  }
+  // Layouts too irregular to prove disjoint but sharing memory: read from a
+  // copy, so no element is read after it was written.
+  const bool maybe_overlapping =
+      at::get_overlap_status(out, x) == at::MemOverlapStatus::TooHard &&
+      out.storage().is_alias_of(x.storage());
+  out.unsafeGetTensorImpl()->bump_version();
+  quantize_into(maybe_overlapping ? x.clone() : x, out, geometry, options, key,
+                Path::kFused);
+  return out;
+}
+
 /// randomized_quantize() on behalf of the public entry `fn` (named in
 /// error messages: "randomized_quantize", the module, a transform).
 inline at::Tensor quantize(const at::Tensor& x,
                            const RandomizedQuantizationOptions& options,
                            const c10::optional<at::Generator>& generator,
-                           const char* fn) {
-  const auto [geometry, key] = setup_call(x, options, generator, fn);
-  at::Tensor q;
-  {
-    at::NoGradGuard no_grad;
-    if (x.numel() == 0) {
-      q = at::empty_like(x);
-    } else if (x.device().is_cpu()) {
-      q = RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
-                                                            options, key);
-    } else if (x.is_cuda() && cuda_backend() != nullptr) {
-      q = cuda_backend()(x, geometry, options, key);  // randquant::cuda
-    } else {  // no fused kernel for this device in this build
-      if (x.is_cuda()) warn_cuda_without_component();
-      q = composite_quantize(x, geometry, options, key.value());
-    }
+                           const char* fn, Path path = Path::kFused) {
+  if (options.inplace()) {
+    at::Tensor self = x;  // a handle: in-place ops take const Tensor& too
+    return quantize_inplace(self, options, generator, fn, path);
   }
+  const auto [geometry, key] = setup_call(x, options, generator, fn);
+  const at::Tensor q = quantize_new(x, geometry, options, key, path);
   return options.straight_through() ? attach_straight_through(x, q) : q;
 }
 
@@ -107,19 +179,48 @@ inline at::Tensor quantize(const at::Tensor& x,
 
 /// Randomized Quantization (Wu et al., ICCV 2023) of x: every slice (sample
 /// x channel) goes through its own random quantizer. Returns a new tensor of
-/// x's shape, dtype and device; x is not modified. The output carries no
-/// gradient, unless options.straight_through(): then backward passes the
-/// incoming gradient to x unchanged. Draws one key from `generator` (default:
-/// the default generator of x's device), so the same generator state gives
-/// the same output; a CPU generator gives a CUDA tensor bitwise the CPU
-/// output, and a CUDA generator keeps the call free of host synchronisation
-/// (CUDA-graph capturable). Throws c10::Error on invalid options or input (see
-/// README).
+/// x's shape, dtype and device; x is not modified (unless
+/// options.inplace(): then as randomized_quantize_()). The output carries
+/// no gradient, unless options.straight_through(): then backward passes the
+/// incoming gradient to x unchanged. Draws one key from `generator`
+/// (default: the default generator of x's device), so the same generator
+/// state gives the same output; a CPU generator gives a CUDA tensor bitwise
+/// the CPU output, and a CUDA generator keeps the call free of host
+/// synchronisation (CUDA-graph capturable). Throws c10::Error on invalid
+/// options or input (see README).
 inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   return detail::quantize(x, options, generator, "randomized_quantize");
+}
+
+/// randomized_quantize() in place: quantizes x and returns it, bitwise the
+/// out-of-place result for the same generator state. Extra memory is the
+/// call's parameters, O(slices * R). Throws c10::Error, leaving x as it
+/// was, when x requires grad or is expanded (one element stored for several
+/// indices). options.inplace() is not needed.
+inline at::Tensor& randomized_quantize_(
+    at::Tensor& x, const RandomizedQuantizationOptions& options = {},
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
+    c10::optional<at::Generator> generator = c10::nullopt) {
+  return detail::quantize_inplace(x, options, generator,
+                                  "randomized_quantize_");
+}
+
+/// randomized_quantize() into `out` and returns it, bitwise the
+/// out-of-place result for the same generator state. An empty `out` is
+/// resized to x's shape (as ATen's out= ops); `out` may be x itself (in
+/// place). Throws c10::Error, leaving both tensors as they were, when out
+/// has another dtype or device, another shape (non-empty), requires grad,
+/// is expanded, or partially overlaps x. options.inplace() is ignored.
+inline at::Tensor& randomized_quantize_out(
+    at::Tensor& out, const at::Tensor& x,
+    const RandomizedQuantizationOptions& options = {},
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
+    c10::optional<at::Generator> generator = c10::nullopt) {
+  return detail::quantize_out(out, x, options, generator,
+                              "randomized_quantize_out");
 }
 
 /// The parameters randomized_quantize() would use for x with the generator
@@ -168,16 +269,9 @@ inline at::Tensor randomized_quantize_composite(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  const char* fn = "randomized_quantize_composite";
-  const auto [geometry, key] = detail::setup_call(x, options, generator, fn);
-  at::Tensor q;
-  {
-    at::NoGradGuard no_grad;
-    q = x.numel() == 0
-            ? at::empty_like(x)
-            : detail::composite_quantize(x, geometry, options, key.value());
-  }
-  return options.straight_through() ? detail::attach_straight_through(x, q) : q;
+  return detail::quantize(x, options, generator,
+                          "randomized_quantize_composite",
+                          detail::Path::kComposite);
 }
 
 }  // namespace randquant

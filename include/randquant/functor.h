@@ -18,8 +18,11 @@ namespace randquant {
 /// Fused Randomized Quantization on one device type. A specialization
 /// provides `at::Tensor operator()(const at::Tensor& x, const
 /// detail::Geometry&, const RandomizedQuantizationOptions&, const
-/// detail::CallKey& key) const` that returns a new tensor and leaves x
-/// unchanged. Arguments are already checked.
+/// detail::CallKey& key) const`, which returns a new tensor and leaves x
+/// unchanged, and `void operator()(const at::Tensor& x, const at::Tensor&
+/// out, ...same...) const`, which writes into `out` (x's shape, dtype and
+/// device, no internal overlap; x itself for in place). Arguments are
+/// already checked.
 template <c10::DeviceType kDevice>
 struct RandomizedQuantizeFunctor;
 

@@ -39,6 +39,11 @@ struct RandomizedQuantizationOptions {
   /// true: backward hands the incoming gradient to x unchanged, so the op
   /// can augment intermediate activations of a network being trained.
   TORCH_ARG(bool, straight_through) = false;
+  /// false (default): the result is a new tensor. true: x itself is
+  /// quantized and returned (as torch::nn::DropoutOptions::inplace), with
+  /// the checks of randomized_quantize_(); honoured by randomized_quantize(),
+  /// randomized_quantize_composite() and the module.
+  TORCH_ARG(bool, inplace) = false;
 };
 
 /// Prints `InsideRandom`, `Middle` or `Zeros`.
@@ -74,7 +79,8 @@ inline std::ostream& operator<<(std::ostream& os,
             << ", p=" << o.p()
             << ", batched=" << (o.batched() ? "true" : "false")
             << ", channel_dim=" << o.channel_dim() << ", straight_through="
-            << (o.straight_through() ? "true" : "false");
+            << (o.straight_through() ? "true" : "false")
+            << ", inplace=" << (o.inplace() ? "true" : "false");
 }
 
 }  // namespace randquant

@@ -8,6 +8,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -60,52 +61,116 @@ inline core::SliceConfig slice_config(
 
 namespace detail {
 
+/// Writes the parameters of one call slice by slice: the sample coins
+/// first, then any slice whose lo/hi are known, in any order and from any
+/// thread (each slice touches only its own rows).
+template <typename T>
+class ParamsWriter {
+ public:
+  using A = core::acc_type<T>;
+
+  /// A writer into `params` (allocated by allocate_params()).
+  ParamsWriter(const QuantizationParams& params,
+               const RandomizedQuantizationOptions& options)
+      : key_(params.key),
+        p_(options.p()),
+        cfg_(slice_config(options)),
+        channels_(params.lo.size(1)),
+        rmax_(max_slice_regions(options)),
+        samples_(params.lo.size(0)),
+        lo_(params.lo.data_ptr<A>()),
+        hi_(params.hi.data_ptr<A>()),
+        regions_(params.regions.data_ptr<int64_t>()),
+        cuts_(params.cuts.data_ptr<A>()),
+        proxies_(params.proxies.data_ptr<T>()),
+        applied_(params.applied.data_ptr<bool>()),
+        quantized_(params.quantized.data_ptr<bool>()) {}
+
+  /// Draws every sample's coin (before any fill()).
+  void draw_coins() const {
+    for (int64_t n = 0; n < samples_; ++n) {
+      applied_[n] = core::sample_applied(key_, static_cast<uint64_t>(n), p_);
+    }
+  }
+
+  /// Slice s from its min/max over finite values (lo > hi: none).
+  void fill(int64_t s, A lo, A hi) const {
+    const core::SliceHeader<A> header = core::slice_header(
+        key_, static_cast<uint64_t>(s), lo, hi, cfg_, applied_[s / channels_]);
+    lo_[s] = header.lo;
+    hi_[s] = header.hi;
+    regions_[s] = header.regions;
+    quantized_[s] = header.quantize;
+    A* row_cuts = cuts_ + s * (rmax_ - 1);
+    T* row_proxies = proxies_ + s * rmax_;
+    if (header.regions > 0) {
+      core::fill_slice_params<T>(key_, static_cast<uint64_t>(s), header, cfg_,
+                                 row_cuts, row_proxies);
+    }
+    const int64_t filled = header.regions;
+    for (int64_t k = filled > 0 ? filled - 1 : 0; k < rmax_ - 1; ++k) {
+      row_cuts[k] = std::numeric_limits<A>::infinity();
+    }
+    for (int64_t j = filled; j < rmax_; ++j) row_proxies[j] = T(0);
+  }
+
+  /// Slice s from the lo/hi already stored in its row.
+  void fill(int64_t s) const { fill(s, lo_[s], hi_[s]); }
+
+  /// Slices of the call.
+  int64_t slices() const { return samples_ * channels_; }
+
+  /// Slices per parallel task that keep the O(R log R) per-slice cost
+  /// worth a task (~1024 slices at small R).
+  int64_t grain() const { return std::max<int64_t>(1, 4096 / (rmax_ + 1)); }
+
+ private:
+  uint64_t key_;
+  double p_;
+  core::SliceConfig cfg_;
+  int64_t channels_, rmax_, samples_;
+  A* lo_;
+  A* hi_;
+  int64_t* regions_;
+  A* cuts_;
+  T* proxies_;
+  bool* applied_;
+  bool* quantized_;
+};
+
 /// Per-slice math for every slice of (lo, hi) on the CPU, in parallel.
 template <typename T>
 void fill_params_cpu(QuantizationParams& params,
                      const RandomizedQuantizationOptions& options) {
-  using A = core::acc_type<T>;
-  const int64_t samples = params.lo.size(0);
-  const int64_t channels = params.lo.size(1);
-  const int64_t rmax = max_slice_regions(options);
-  const core::SliceConfig cfg = slice_config(options);
-  const uint64_t key = params.key;
-  const double p = options.p();
+  const ParamsWriter<T> writer(params, options);
+  writer.draw_coins();
+  at::parallel_for(0, writer.slices(), writer.grain(),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t s = begin; s < end; ++s) writer.fill(s);
+                   });
+}
 
-  bool* applied = params.applied.data_ptr<bool>();
-  for (int64_t n = 0; n < samples; ++n) {
-    applied[n] = core::sample_applied(key, static_cast<uint64_t>(n), p);
-  }
-  A* lo = params.lo.data_ptr<A>();
-  A* hi = params.hi.data_ptr<A>();
-  int64_t* regions = params.regions.data_ptr<int64_t>();
-  A* cuts = params.cuts.data_ptr<A>();
-  T* proxies = params.proxies.data_ptr<T>();
-  bool* quantized = params.quantized.data_ptr<bool>();
-  // A slice costs O(R log R); keep ~1024 slices per task for small R.
-  const int64_t grain = std::max<int64_t>(1, 4096 / (rmax + 1));
-  at::parallel_for(0, samples * channels, grain, [&](int64_t b, int64_t e) {
-    for (int64_t s = b; s < e; ++s) {
-      const core::SliceHeader<A> header =
-          core::slice_header(key, static_cast<uint64_t>(s), lo[s], hi[s], cfg,
-                             applied[s / channels]);
-      lo[s] = header.lo;
-      hi[s] = header.hi;
-      regions[s] = header.regions;
-      quantized[s] = header.quantize;
-      A* row_cuts = cuts + s * (rmax - 1);
-      T* row_proxies = proxies + s * rmax;
-      if (header.regions > 0) {
-        core::fill_slice_params<T>(key, static_cast<uint64_t>(s), header, cfg,
-                                   row_cuts, row_proxies);
-      }
-      const int64_t filled = header.regions;
-      for (int64_t k = filled > 0 ? filled - 1 : 0; k < rmax - 1; ++k) {
-        row_cuts[k] = std::numeric_limits<A>::infinity();
-      }
-      for (int64_t j = filled; j < rmax; ++j) row_proxies[j] = T(0);
-    }
-  });
+/// The tensors of a call's parameters for `samples` x `channels` slices of
+/// dtype `dtype`, uninitialised; lo and hi are allocated unless given.
+inline QuantizationParams allocate_params(
+    int64_t samples, int64_t channels, uint64_t key,
+    const RandomizedQuantizationOptions& options, at::ScalarType dtype,
+    at::Tensor lo = {}, at::Tensor hi = {}) {
+  const int64_t rmax = max_slice_regions(options);
+  const auto cpu = at::TensorOptions().device(at::kCPU);
+  const auto acc = cpu.dtype(accumulate_dtype(dtype));
+  QuantizationParams params;
+  params.key = key;
+  params.lo =
+      lo.defined() ? std::move(lo) : at::empty({samples, channels}, acc);
+  params.hi =
+      hi.defined() ? std::move(hi) : at::empty({samples, channels}, acc);
+  params.regions = at::empty({samples, channels}, cpu.dtype(at::kLong));
+  params.cuts = at::empty({samples, channels, rmax - 1}, acc);
+  params.proxies = at::empty({samples, channels, rmax}, cpu.dtype(dtype));
+  params.applied = at::empty({samples}, cpu.dtype(at::kBool));
+  params.quantized = at::empty({samples, channels}, cpu.dtype(at::kBool));
+  return params;
 }
 
 /// Parameters of a call from its per-slice min/max (`lo`, `hi`: (N, C) CPU
@@ -116,18 +181,8 @@ inline QuantizationParams make_params(
     const RandomizedQuantizationOptions& options, at::ScalarType dtype) {
   const int64_t samples = lo.size(0);
   const int64_t channels = lo.size(1);
-  const int64_t rmax = max_slice_regions(options);
-  const auto cpu = at::TensorOptions().device(at::kCPU);
-  QuantizationParams params;
-  params.key = key;
-  params.lo = std::move(lo);
-  params.hi = std::move(hi);
-  params.regions = at::empty({samples, channels}, cpu.dtype(at::kLong));
-  params.cuts = at::empty({samples, channels, rmax - 1},
-                          cpu.dtype(accumulate_dtype(dtype)));
-  params.proxies = at::empty({samples, channels, rmax}, cpu.dtype(dtype));
-  params.applied = at::empty({samples}, cpu.dtype(at::kBool));
-  params.quantized = at::empty({samples, channels}, cpu.dtype(at::kBool));
+  QuantizationParams params = allocate_params(
+      samples, channels, key, options, dtype, std::move(lo), std::move(hi));
   AT_DISPATCH_ALL_TYPES_AND2(
       at::kHalf, at::kBFloat16, dtype, "randquant_params",
       [&] { fill_params_cpu<scalar_t>(params, options); });

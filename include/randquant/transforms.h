@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "randquant/detail/checks.h"
+#include "randquant/detail/output_memory.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
 
@@ -36,9 +37,15 @@ class RandomizedQuantize
     detail::check_options(options_, kName);
   }
 
-  /// The quantized example data. Errors name
+  /// The quantized example data: `input` itself, quantized in place, when
+  /// nothing else can see it (detail::exclusively_owned(): e.g. a freshly
+  /// decoded image); otherwise a new tensor (e.g. a view into a dataset's
+  /// tensor, which stays unchanged). Errors name
   /// "transforms::RandomizedQuantize".
   at::Tensor operator()(at::Tensor input) override {
+    if (detail::exclusively_owned(input)) {
+      return detail::quantize_inplace(input, options_, generator_, kName);
+    }
     return detail::quantize(input, options_, generator_, kName);
   }
 
@@ -74,7 +81,9 @@ class BatchRandomizedQuantize
     detail::check_options(options_, kName);
   }
 
-  /// Stacked and quantized data, stacked targets. Errors name
+  /// Stacked and quantized data, stacked targets: the data is stacked into
+  /// one new buffer and quantized there in place, so a batch costs one
+  /// allocation, as Stack<>(). Errors name
   /// "transforms::BatchRandomizedQuantize".
   ExampleType apply_batch(std::vector<ExampleType> examples) override {
     std::vector<at::Tensor> data, targets;
@@ -84,8 +93,9 @@ class BatchRandomizedQuantize
       data.push_back(std::move(example.data));
       targets.push_back(std::move(example.target));
     }
-    return {detail::quantize(at::stack(data), options_, generator_, kName),
-            at::stack(targets)};
+    at::Tensor batch = detail::stack_into_new_buffer(data);
+    detail::quantize_inplace(batch, options_, generator_, kName);
+    return {std::move(batch), at::stack(targets)};
   }
 
   /// The options in use (batched() is true).

@@ -5,12 +5,12 @@
 
 namespace {
 
-at::Tensor quantize_cuda(
-    const at::Tensor& x, const randquant::detail::Geometry& geometry,
-    const randquant::RandomizedQuantizationOptions& options,
-    const randquant::detail::CallKey& key) {
-  return randquant::RandomizedQuantizeFunctor<c10::DeviceType::CUDA>()(
-      x, geometry, options, key);
+void quantize_cuda(const at::Tensor& x, const at::Tensor& out,
+                   const randquant::detail::Geometry& geometry,
+                   const randquant::RandomizedQuantizationOptions& options,
+                   const randquant::detail::CallKey& key) {
+  randquant::RandomizedQuantizeFunctor<c10::DeviceType::CUDA>()(
+      x, out, geometry, options, key);
 }
 
 const bool registered = [] {

@@ -1,10 +1,11 @@
 #pragma once
 /// \file
-/// CPU specialization of the fused functor: pass 1 finds each slice's
-/// min/max over finite values, the shared per-slice math makes the
-/// parameters, pass 2 writes proxy[region(x)]. Work is split into units
-/// (core/work_units.h), so a few large slices still use every thread;
-/// results do not depend on the split.
+/// CPU specialization of the fused functor. Per slice: min/max over finite
+/// values, the shared per-slice math makes the parameters, then every
+/// element becomes proxy[region(x)]. Slices that fit in L2 are done
+/// slice-locally (input read from memory once); larger ones in two passes
+/// over units (core/work_units.h), so a few large slices still use every
+/// thread. Results do not depend on the path or the split.
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -27,99 +28,147 @@
 namespace randquant {
 namespace cpu {
 
-/// Runs f(begin, end) over ranges of units, in parallel when the tensor is
-/// large.
+/// A slice of at most this many bytes is quantized slice-locally: one
+/// thread finds its min/max, makes its parameters and writes it while it is
+/// still in that core's L2 (with room for the output's lines), so the input
+/// is read from memory once. A 224 x 224 float32 slice is 196 KB.
+constexpr int64_t kSliceLocalBytes = int64_t{512} << 10;
+
+/// Runs f(begin, end) over ranges of [0, items), in parallel when the
+/// tensor (`elements` in all) is large enough to pay for threads.
 template <typename F>
-void parallel_units(const core::UnitGrid& grid, F&& f) {
-  const int64_t total = grid.slices * grid.slice_size;
-  const int64_t grain =
-      total < at::internal::GRAIN_SIZE ? grid.units() : int64_t{1};
-  at::parallel_for(0, grid.units(), grain, f);
+void parallel_items(int64_t items, int64_t elements, F&& f) {
+  const int64_t grain = elements < at::internal::GRAIN_SIZE ? items : 1;
+  at::parallel_for(0, items, grain, f);
 }
 
-/// Pass 1: per-slice min/max over finite values as (N, C) tensors of the
-/// accumulate dtype (lo > hi when a slice has no finite value).
+/// Running min/max of the finite values among elements [begin, end) of the
+/// slice starting at `base`.
+template <typename T, typename A = core::acc_type<T>>
+void min_max_elements(const T* base, const core::RunLayout& layout,
+                      int64_t begin, int64_t end, A* lo, A* hi) {
+  layout.for_each_run(begin, end, [&](int64_t in_off, int64_t, int64_t count) {
+    min_max_run(base + in_off, layout.in.inner, count, lo, hi);
+  });
+}
+
+/// Writes elements [begin, end) of one slice: proxy[region(x)], or x when
+/// the slice is not quantized.
 template <typename T>
-std::pair<at::Tensor, at::Tensor> slice_min_max(const T* in,
-                                                const core::RunLayout& layout,
-                                                const core::UnitGrid& grid) {
+void write_elements(const T* in_base, T* out_base,
+                    const core::RunLayout& layout, int64_t begin, int64_t end,
+                    const SliceLookup<T>& lookup) {
+  layout.for_each_run(
+      begin, end, [&](int64_t in_off, int64_t out_off, int64_t count) {
+        if (!lookup.quantized) {
+          if (in_base + in_off != out_base + out_off ||
+              layout.in.inner != layout.out.inner) {
+            copy_run(in_base + in_off, layout.in.inner, out_base + out_off,
+                     layout.out.inner, count);
+          }
+          return;
+        }
+        quantize_run(in_base + in_off, layout.in.inner, out_base + out_off,
+                     layout.out.inner, count, lookup);
+      });
+}
+
+/// Slices that fit in L2, each whole slice one unit: every thread takes
+/// whole slices and does min/max, parameters and write back to back.
+template <typename T>
+void quantize_slice_local(const T* in, T* out, const core::RunLayout& layout,
+                          const core::UnitGrid& grid,
+                          const QuantizationParams& params,
+                          const detail::ParamsWriter<T>& writer) {
   using A = core::acc_type<T>;
+  parallel_items(grid.slices, grid.slices * grid.slice_size,
+                 [&](int64_t begin, int64_t end) {
+                   SliceLookupBuilder<T> builder(params);
+                   for (int64_t s = begin; s < end; ++s) {
+                     const core::Unit unit = grid.unit(s, layout);
+                     A lo = std::numeric_limits<A>::infinity();
+                     A hi = -lo;
+                     min_max_elements(in + unit.in_offset, layout, 0,
+                                      grid.slice_size, &lo, &hi);
+                     writer.fill(s, lo, hi);
+                     write_elements(in + unit.in_offset, out + unit.out_offset,
+                                    layout, 0, grid.slice_size,
+                                    builder.build(s, grid.slice_size));
+                   }
+                 });
+}
+
+/// Large slices (or few slices split across threads): pass 1 finds every
+/// unit's min/max, the parameters are made for all slices, pass 2 writes.
+/// Reads the input twice.
+template <typename T>
+void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
+                       const core::UnitGrid& grid,
+                       const QuantizationParams& params,
+                       const detail::ParamsWriter<T>& writer) {
+  using A = core::acc_type<T>;
+  const int64_t elements = grid.slices * grid.slice_size;
   const A inf = std::numeric_limits<A>::infinity();
   std::vector<A> unit_lo(grid.units(), inf), unit_hi(grid.units(), -inf);
-  parallel_units(grid, [&](int64_t begin, int64_t end) {
+  parallel_items(grid.units(), elements, [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
       const core::Unit unit = grid.unit(u, layout);
-      const T* base = in + unit.in_offset;
-      layout.for_each_run(unit.begin, unit.end,
-                          [&](int64_t in_off, int64_t, int64_t count) {
-                            min_max_run(base + in_off, layout.in.inner, count,
-                                        &unit_lo[u], &unit_hi[u]);
-                          });
+      min_max_elements(in + unit.in_offset, layout, unit.begin, unit.end,
+                       &unit_lo[u], &unit_hi[u]);
     }
   });
-  at::Tensor lo =
-      at::empty({grid.slices / grid.channels, grid.channels},
-                at::TensorOptions().dtype(c10::CppTypeToScalarType<A>::value));
-  at::Tensor hi = at::empty_like(lo);
-  A* lo_ptr = lo.data_ptr<A>();
-  A* hi_ptr = hi.data_ptr<A>();
+  A* lo = params.lo.data_ptr<A>();
+  A* hi = params.hi.data_ptr<A>();
   for (int64_t s = 0; s < grid.slices; ++s) {
-    A l = inf, h = -inf;
+    lo[s] = inf;
+    hi[s] = -inf;
     for (int64_t j = 0; j < grid.chunks; ++j) {
-      l = std::min(l, unit_lo[s * grid.chunks + j]);
-      h = std::max(h, unit_hi[s * grid.chunks + j]);
+      lo[s] = std::min(lo[s], unit_lo[s * grid.chunks + j]);
+      hi[s] = std::max(hi[s], unit_hi[s * grid.chunks + j]);
     }
-    lo_ptr[s] = l;
-    hi_ptr[s] = h;
   }
-  return {lo, hi};
-}
-
-/// Pass 2: writes every unit of the output; each thread builds the lookup
-/// of the slice it is about to write.
-template <typename T>
-void write_slices(const T* in, T* out, const core::RunLayout& layout,
-                  const core::UnitGrid& grid,
-                  const QuantizationParams& params) {
-  parallel_units(grid, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, grid.slices, writer.grain(),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t s = begin; s < end; ++s) writer.fill(s);
+                   });
+  parallel_items(grid.units(), elements, [&](int64_t begin, int64_t end) {
     SliceLookupBuilder<T> builder(params);
     for (int64_t u = begin; u < end; ++u) {
       const core::Unit unit = grid.unit(u, layout);
-      const T* in_base = in + unit.in_offset;
-      T* out_base = out + unit.out_offset;
-      const SliceLookup<T>& lookup = builder.build(unit.slice, grid.slice_size);
-      layout.for_each_run(
-          unit.begin, unit.end,
-          [&](int64_t in_off, int64_t out_off, int64_t count) {
-            if (lookup.quantized) {
-              quantize_run(in_base + in_off, layout.in.inner,
-                           out_base + out_off, layout.out.inner, count, lookup);
-            } else {
-              copy_run(in_base + in_off, layout.in.inner, out_base + out_off,
-                       layout.out.inner, count);
-            }
-          });
+      write_elements(in + unit.in_offset, out + unit.out_offset, layout,
+                     unit.begin, unit.end,
+                     builder.build(unit.slice, grid.slice_size));
     }
   });
 }
 
-/// The whole CPU computation on (N, C, rest...) views. Not declared
-/// inline: with randquant::compiled linked, its instantiations live in that
-/// library (detail/compiled_instantiations.h) and callers' translation
-/// units skip them.
+/// The whole CPU computation on (N, C, rest...) views; views.out_v may be
+/// views.in_v itself (in place). Output and parameters do not depend on
+/// the path or the thread count. Not declared inline: with
+/// randquant::compiled linked, its instantiations live in that library
+/// (detail/compiled_instantiations.h) and callers' translation units skip
+/// them.
 template <typename T>
 void quantize_views(const detail::SliceViews& views, uint64_t key,
                     const RandomizedQuantizationOptions& options) {
+  const int64_t samples = views.in_v.size(0);
+  const int64_t channels = views.in_v.size(1);
   const core::UnitGrid grid = core::UnitGrid::for_threads(
-      views.in_v.size(0) * views.in_v.size(1), views.in_v.size(1),
-      views.layout.slice_size(), at::get_num_threads());
+      samples * channels, channels, views.layout.slice_size(),
+      at::get_num_threads());
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
-  auto min_max = slice_min_max(in, views.layout, grid);
-  const QuantizationParams params =
-      detail::make_params(std::move(min_max.first), std::move(min_max.second),
-                          key, options, views.in_v.scalar_type());
-  write_slices(in, out, views.layout, grid, params);
+  const QuantizationParams params = detail::allocate_params(
+      samples, channels, key, options, views.in_v.scalar_type());
+  const detail::ParamsWriter<T> writer(params, options);
+  writer.draw_coins();
+  const bool slice_fits =
+      grid.slice_size * static_cast<int64_t>(sizeof(T)) <= kSliceLocalBytes;
+  if (grid.chunks == 1 && slice_fits) {
+    quantize_slice_local(in, out, views.layout, grid, params, writer);
+  } else {
+    quantize_two_pass(in, out, views.layout, grid, params, writer);
+  }
 }
 
 }  // namespace cpu
@@ -127,16 +176,31 @@ void quantize_views(const detail::SliceViews& views, uint64_t key,
 /// CPU specialization of the fused functor.
 template <>
 struct RandomizedQuantizeFunctor<c10::DeviceType::CPU> {
+  /// Quantizes x (CPU) into `out` (x's shape and dtype, no internal
+  /// overlap; x itself for in place).
+  void operator()(const at::Tensor& x, const at::Tensor& out,
+                  const detail::Geometry& geometry,
+                  const RandomizedQuantizationOptions& options,
+                  const detail::CallKey& key) const {
+    run(detail::make_slice_views(x, out, geometry), options, key);
+  }
+
   /// Quantizes x (CPU) into a new tensor with x's shape, dtype and, for
   /// dense layouts, strides.
   at::Tensor operator()(const at::Tensor& x, const detail::Geometry& geometry,
                         const RandomizedQuantizationOptions& options,
                         const detail::CallKey& key) const {
-    const detail::SliceViews views = detail::make_slice_views(x, geometry);
+    return run(detail::make_output_views(x, geometry), options, key);
+  }
+
+ private:
+  static at::Tensor run(const detail::SliceViews& views,
+                        const RandomizedQuantizationOptions& options,
+                        const detail::CallKey& key) {
     AT_DISPATCH_ALL_TYPES_AND2(
-        at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cpu",
+        at::kHalf, at::kBFloat16, views.in_v.scalar_type(), "randquant_cpu",
         [&] { cpu::quantize_views<scalar_t>(views, key.value(), options); });
-    return views.out;
+    return views.finish();
   }
 };
 

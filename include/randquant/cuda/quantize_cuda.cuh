@@ -121,11 +121,10 @@ void launch(const detail::SliceViews& views,
 
 }  // namespace cuda
 
-inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
-    const at::Tensor& x, const detail::Geometry& geometry,
-    const RandomizedQuantizationOptions& options,
-    const detail::CallKey& key) const {
-  const c10::cuda::CUDAGuard device_guard(x.device());
+inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::run(
+    const detail::SliceViews& views,
+    const RandomizedQuantizationOptions& options, const detail::CallKey& key) {
+  const c10::cuda::CUDAGuard device_guard(views.in_v.device());
   // A host key would be baked into a captured graph: every replay would
   // repeat one augmentation.
   TORCH_CHECK(
@@ -134,11 +133,27 @@ inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
       "randomized_quantize: generator: a CPU generator's key would be "
       "fixed in the CUDA graph being captured (every replay the "
       "same); pass a CUDA generator, or none, while capturing");
-  const detail::SliceViews views = detail::make_slice_views(x, geometry);
   AT_DISPATCH_ALL_TYPES_AND2(
-      at::kHalf, at::kBFloat16, x.scalar_type(), "randquant_cuda",
+      at::kHalf, at::kBFloat16, views.in_v.scalar_type(), "randquant_cuda",
       [&] { cuda::launch<scalar_t>(views, options, key); });
-  return views.out;
+  return views.finish();
+}
+
+inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
+    const at::Tensor& x, const detail::Geometry& geometry,
+    const RandomizedQuantizationOptions& options,
+    const detail::CallKey& key) const {
+  const c10::cuda::CUDAGuard device_guard(x.device());
+  return run(detail::make_output_views(x, geometry), options, key);
+}
+
+inline void RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
+    const at::Tensor& x, const at::Tensor& out,
+    const detail::Geometry& geometry,
+    const RandomizedQuantizationOptions& options,
+    const detail::CallKey& key) const {
+  const c10::cuda::CUDAGuard device_guard(x.device());
+  run(detail::make_slice_views(x, out, geometry), options, key);
 }
 
 }  // namespace randquant

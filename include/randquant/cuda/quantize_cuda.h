@@ -10,6 +10,7 @@
 
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
+#include "randquant/detail/slice_views.h"
 #include "randquant/functor.h"
 #include "randquant/options.h"
 
@@ -24,6 +25,19 @@ struct RandomizedQuantizeFunctor<c10::DeviceType::CUDA> {
   at::Tensor operator()(const at::Tensor& x, const detail::Geometry& geometry,
                         const RandomizedQuantizationOptions& options,
                         const detail::CallKey& key) const;
+
+  /// The same into `out` (x's shape, dtype and device, no internal overlap;
+  /// x itself for in place).
+  void operator()(const at::Tensor& x, const at::Tensor& out,
+                  const detail::Geometry& geometry,
+                  const RandomizedQuantizationOptions& options,
+                  const detail::CallKey& key) const;
+
+ private:
+  /// Launches the passes on views of one call; returns views.finish().
+  static at::Tensor run(const detail::SliceViews& views,
+                        const RandomizedQuantizationOptions& options,
+                        const detail::CallKey& key);
 };
 
 }  // namespace randquant

@@ -17,10 +17,13 @@
 namespace randquant {
 namespace detail {
 
-/// Signature of a fused backend: quantize x (checked) with the call's key.
-using FusedBackend = at::Tensor (*)(
-    const at::Tensor& x, const Geometry& geometry,
-    const RandomizedQuantizationOptions& options, const CallKey& key);
+/// Signature of a fused backend: quantize x (checked) into `out` (x's
+/// shape, dtype and device, no internal overlap; x itself for in place)
+/// with the call's key.
+using FusedBackend = void (*)(const at::Tensor& x, const at::Tensor& out,
+                              const Geometry& geometry,
+                              const RandomizedQuantizationOptions& options,
+                              const CallKey& key);
 
 /// The CUDA backend, or nullptr when the CUDA component is not linked.
 inline FusedBackend& cuda_backend() {

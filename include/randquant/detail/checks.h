@@ -5,6 +5,7 @@
 /// the entry the user called and names the argument and its value.
 
 #include <ATen/ATen.h>
+#include <ATen/MemoryOverlap.h>
 
 #include <cstdint>
 
@@ -63,6 +64,8 @@ inline Geometry check_inputs(const at::Tensor& x,
                              const char* fn) {
   TORCH_CHECK(x.defined(), fn, ": x is an undefined tensor");
   check_options(options, fn);
+  TORCH_CHECK(x.layout() == at::kStrided, fn, ": x has layout ", x.layout(),
+              ", but only strided (dense) tensors are supported");
   const at::ScalarType dtype = x.scalar_type();
   TORCH_CHECK(supported_dtype(dtype), fn, ": x has dtype ", dtype,
               ", which is not supported (float, double, half, bfloat16, "
@@ -85,6 +88,52 @@ inline Geometry check_inputs(const at::Tensor& x,
   geometry.samples = options.batched() ? x.size(0) : 1;
   geometry.channels = x.size(geometry.channel_dim);
   return geometry;
+}
+
+/// Checks that x may be quantized in place (after check_inputs()): it
+/// does not require grad (the result carries no gradient, and autograd
+/// cannot see a write through its data) and no element is stored twice (an
+/// expanded tensor).
+inline void check_inplace(const at::Tensor& x, const char* fn) {
+  TORCH_CHECK(!x.requires_grad(), fn,
+              ": x requires grad, so it cannot be quantized in place; use the "
+              "out-of-place call (randomized_quantize)");
+  TORCH_CHECK(at::has_internal_overlap(x) != at::MemOverlap::Yes, fn,
+              ": x (shape ", x.sizes(), ", strides ", x.strides(),
+              ") stores one element for several indices (expanded or "
+              "stride 0), so it cannot be quantized in place; pass "
+              "x.contiguous() or use the out-of-place call");
+}
+
+/// Checks `out` of an out= call against x (after check_inputs()): same
+/// dtype and device, x's shape unless empty (then it is resized), no
+/// gradient, no internal overlap, and not partially overlapping x (out may
+/// be x itself: the in-place case).
+inline void check_out(const at::Tensor& out, const at::Tensor& x,
+                      const RandomizedQuantizationOptions& options,
+                      const char* fn) {
+  TORCH_CHECK(out.defined(), fn, ": out is an undefined tensor");
+  TORCH_CHECK(out.scalar_type() == x.scalar_type(), fn, ": out has dtype ",
+              out.scalar_type(), ", but x has dtype ", x.scalar_type());
+  TORCH_CHECK(out.device() == x.device(), fn, ": out is on device ",
+              out.device(), ", but x is on device ", x.device());
+  TORCH_CHECK(out.numel() == 0 || out.sizes() == x.sizes(), fn,
+              ": out has shape ", out.sizes(), ", but x has shape ", x.sizes(),
+              " (an empty out is resized)");
+  TORCH_CHECK(!out.requires_grad(), fn,
+              ": out requires grad; out= calls do not support automatic "
+              "differentiation");
+  TORCH_CHECK(!(options.straight_through() && x.requires_grad()), fn,
+              ": straight_through = true with x requiring grad needs the "
+              "out-of-place call (an out= result carries no gradient)");
+  TORCH_CHECK(at::has_internal_overlap(out) != at::MemOverlap::Yes, fn,
+              ": out (shape ", out.sizes(), ", strides ", out.strides(),
+              ") stores one element for several indices (expanded or "
+              "stride 0)");
+  TORCH_CHECK(at::get_overlap_status(out, x) != at::MemOverlapStatus::Partial,
+              fn, ": out partially overlaps x (out strides ", out.strides(),
+              ", x strides ", x.strides(),
+              "); pass x itself for in place, or a separate tensor");
 }
 
 }  // namespace detail

@@ -11,6 +11,7 @@
 
 #include "randquant/core/work_units.h"
 #include "randquant/detail/geometry.h"
+#include "randquant/detail/output_memory.h"
 
 namespace randquant {
 namespace detail {
@@ -53,30 +54,56 @@ inline bool fold_layout(const at::Tensor& in_v, const at::Tensor& out_v,
   return true;
 }
 
-/// The output of a call and the (N, C, rest...) views every backend writes
-/// through.
+/// The destination of a call and the (N, C, rest...) views every backend
+/// works on.
 struct SliceViews {
-  at::Tensor out;          ///< the result, x's shape (x's strides when dense)
+  at::Tensor out;          ///< the destination, x's shape (may be x itself)
   at::Tensor in_v;         ///< input as (N, C, rest...)
-  at::Tensor out_v;        ///< output as (N, C, rest...)
+  at::Tensor out_v;        ///< what the kernel writes, as (N, C, rest...)
   core::RunLayout layout;  ///< both folded to two strided levels
+  /// out_v is a contiguous stand-in: finish() copies it into out.
+  bool copy_back = false;
+  /// How to map out_v back to out's dimension order.
+  Geometry geometry;
+
+  /// After the kernel: moves the result into `out` when the kernel wrote a
+  /// stand-in. Returns out.
+  const at::Tensor& finish() const {
+    if (copy_back) out.copy_(geometry.from_slice_view(out_v));
+    return out;
+  }
 };
 
-/// Allocates the output (empty_like keeps dense layouts such as
-/// channels-last) and folds input and output; a layout that needs three or
-/// more levels is worked on through contiguous copies instead.
-inline SliceViews make_slice_views(const at::Tensor& x,
+/// Views of x and of the destination `out` (x's shape, dtype and device; x
+/// itself for an in-place call; no internal overlap). A pair of layouts
+/// that needs three or more levels is worked on through a contiguous copy
+/// of x and a contiguous stand-in for out, which finish() copies back.
+inline SliceViews make_slice_views(const at::Tensor& x, const at::Tensor& out,
                                    const Geometry& geometry) {
   SliceViews views;
-  views.out = at::empty_like(x);
+  views.out = out;
+  views.geometry = geometry;
   views.in_v = geometry.slice_view(x);
-  views.out_v = geometry.slice_view(views.out);
+  views.out_v = geometry.slice_view(out);
   if (!fold_layout(views.in_v, views.out_v, &views.layout)) {
     views.in_v = views.in_v.contiguous();
-    views.out_v = at::empty_like(views.in_v);
-    views.out = geometry.from_slice_view(views.out_v);
+    views.out_v = at::empty_like(views.in_v, at::MemoryFormat::Contiguous);
+    views.copy_back = true;
     const bool folded = fold_layout(views.in_v, views.out_v, &views.layout);
     TORCH_INTERNAL_ASSERT(folded);
+  }
+  return views;
+}
+
+/// Views for an out-of-place call: a new output like x (empty_output());
+/// when that pair does not fold, the output is made contiguous in the
+/// (N, C, rest...) order instead, so nothing needs copying back.
+inline SliceViews make_output_views(const at::Tensor& x,
+                                    const Geometry& geometry) {
+  SliceViews views = make_slice_views(x, empty_output(x), geometry);
+  if (views.copy_back) {
+    views.out = geometry.from_slice_view(views.out_v);
+    views.copy_back = false;
   }
   return views;
 }
