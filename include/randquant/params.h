@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "randquant/core/slice_math.h"
+#include "randquant/detail/threading.h"
 #include "randquant/options.h"
 
 namespace randquant {
@@ -144,10 +145,10 @@ void fill_params_cpu(QuantizationParams& params,
                      const RandomizedQuantizationOptions& options) {
   const ParamsWriter<T> writer(params, options);
   writer.draw_coins();
-  at::parallel_for(0, writer.slices(), writer.grain(),
-                   [&](int64_t begin, int64_t end) {
-                     for (int64_t s = begin; s < end; ++s) writer.fill(s);
-                   });
+  kernel_parallel_for(0, writer.slices(), writer.grain(),
+                      [&](int64_t begin, int64_t end) {
+                        for (int64_t s = begin; s < end; ++s) writer.fill(s);
+                      });
 }
 
 /// The tensors of a call's parameters for `samples` x `channels` slices of

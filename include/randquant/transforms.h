@@ -3,7 +3,9 @@
 /// torch::data transforms. RandomizedQuantize quantizes one example (one
 /// sample: unbatched semantics) and goes before Stack<>();
 /// BatchRandomizedQuantize stacks a batch and quantizes it in one call
-/// (batched semantics) and replaces Stack<>().
+/// (batched semantics) and replaces Stack<>(). Both run the kernel on the
+/// calling thread: in a DataLoader the worker threads are the parallelism,
+/// and intra-op threads on top of them would oversubscribe the cores.
 
 #include <torch/data/example.h>
 #include <torch/data/transforms/base.h>
@@ -14,6 +16,7 @@
 
 #include "randquant/detail/checks.h"
 #include "randquant/detail/output_memory.h"
+#include "randquant/detail/threading.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
 
@@ -43,6 +46,7 @@ class RandomizedQuantize
   /// tensor, which stays unchanged). Errors name
   /// "transforms::RandomizedQuantize".
   at::Tensor operator()(at::Tensor input) override {
+    const detail::CallingThreadOnly calling_thread_only;
     if (detail::exclusively_owned(input)) {
       return detail::quantize_inplace(input, options_, generator_, kName);
     }
@@ -93,6 +97,7 @@ class BatchRandomizedQuantize
       data.push_back(std::move(example.data));
       targets.push_back(std::move(example.target));
     }
+    const detail::CallingThreadOnly calling_thread_only;
     at::Tensor batch = detail::stack_into_new_buffer(data);
     detail::quantize_inplace(batch, options_, generator_, kName);
     return {std::move(batch), at::stack(targets)};

@@ -129,10 +129,13 @@ struct UnitGrid {
 
   /// The CPU's cut: enough units for every one of `threads` threads when
   /// slices are few and large (about four per thread), never smaller than
-  /// kUnitElements.
+  /// kUnitElements; whole slices for one thread.
   static UnitGrid for_threads(int64_t slices, int64_t channels,
                               int64_t slice_size, int64_t threads) {
-    const int64_t wanted = slices > 0 ? (4 * threads + slices - 1) / slices : 1;
+    // One thread gains nothing from splitting slices.
+    const int64_t wanted = slices > 0 && threads > 1
+                               ? (4 * threads + slices - 1) / slices
+                               : 1;
     int64_t possible = slice_size / kUnitElements;
     possible = possible > 1 ? possible : 1;
     int64_t chunks = wanted < possible ? wanted : possible;

@@ -1,26 +1,16 @@
 #pragma once
 /// \file
-/// AVX2 loops for contiguous float32 and uint8 runs. Compiled with
-/// function-level target attributes, so the including translation unit needs
-/// no -mavx2; callers check avx2::available() at run time. Every loop gives
-/// bit for bit what the portable loop gives (same comparisons, same lookup).
-
-// Depends only on the target architecture and compiler family, which a g++
-// and an nvcc translation unit of one program share (nvcc hands host code to
-// the same g++), so every translation unit compiles the same inline bodies.
-#if (defined(__x86_64__) || defined(__i386__)) && \
-    (defined(__GNUC__) || defined(__clang__))
-#define RANDQUANT_HAS_AVX2_PATH 1
-#include <immintrin.h>
-#else
-#define RANDQUANT_HAS_AVX2_PATH 0
-#endif
+/// AVX2 loops for contiguous float32 and uint8 runs (cpu_features.h:
+/// compiled with target attributes, callers check avx2::available() at run
+/// time). Every loop gives bit for bit what the portable loop gives (same
+/// comparisons, same lookup).
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
+#include "randquant/cpu/cpu_features.h"
 #include "randquant/cpu/scalar_runs.h"
 #include "randquant/cpu/slice_lookup.h"
 
@@ -34,13 +24,6 @@ namespace avx2 {
 constexpr int kByteShuffleCuts = 15;
 
 #if RANDQUANT_HAS_AVX2_PATH
-
-/// Whether this CPU runs the AVX2 + FMA loops (checked once).
-inline bool available() {
-  static const bool ok =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-}
 
 #define RANDQUANT_AVX2 __attribute__((target("avx2,fma")))
 
@@ -61,9 +44,10 @@ RANDQUANT_AVX2 inline void reduce_min_max(__m256 lo8, __m256 hi8, float* lo,
   }
 }
 
-/// Running min/max of the finite values of a contiguous float run.
-RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t count,
-                                       float* lo, float* hi) {
+/// Running min/max of the finite values of a contiguous float run, with
+/// explicit finiteness masks.
+RANDQUANT_AVX2 inline void min_max_f32_masked(const float* in, int64_t count,
+                                              float* lo, float* hi) {
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   const __m256 neg_inf =
       _mm256_set1_ps(-std::numeric_limits<float>::infinity());
@@ -79,6 +63,42 @@ RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t count,
     hi_b = _mm256_max_ps(hi_b, _mm256_blendv_ps(neg_inf, b, fb));
   }
   reduce_min_max(_mm256_min_ps(lo_a, lo_b), _mm256_max_ps(hi_a, hi_b), lo, hi);
+  min_max_run_scalar(in + i, 1, count - i, lo, hi);
+}
+
+/// Running min/max of the finite values of a contiguous float run.
+/// _mm256_min_ps / _mm256_max_ps return their second operand when either is
+/// NaN, so with the running value second NaNs are skipped for free; +-inf
+/// are not, so a run whose result shows one is redone with masks (rare in
+/// data, and exact either way).
+RANDQUANT_AVX2 inline void min_max_f32(const float* in, int64_t count,
+                                       float* lo, float* hi) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  __m256 lo_a = _mm256_set1_ps(kInf), lo_b = lo_a, lo_c = lo_a, lo_d = lo_a;
+  __m256 hi_a = _mm256_set1_ps(-kInf), hi_b = hi_a, hi_c = hi_a, hi_d = hi_a;
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    const __m256 a = _mm256_loadu_ps(in + i);
+    const __m256 b = _mm256_loadu_ps(in + i + 8);
+    const __m256 c = _mm256_loadu_ps(in + i + 16);
+    const __m256 d = _mm256_loadu_ps(in + i + 24);
+    lo_a = _mm256_min_ps(a, lo_a);
+    hi_a = _mm256_max_ps(a, hi_a);
+    lo_b = _mm256_min_ps(b, lo_b);
+    hi_b = _mm256_max_ps(b, hi_b);
+    lo_c = _mm256_min_ps(c, lo_c);
+    hi_c = _mm256_max_ps(c, hi_c);
+    lo_d = _mm256_min_ps(d, lo_d);
+    hi_d = _mm256_max_ps(d, hi_d);
+  }
+  float l = kInf, h = -kInf;
+  reduce_min_max(
+      _mm256_min_ps(_mm256_min_ps(lo_a, lo_b), _mm256_min_ps(lo_c, lo_d)),
+      _mm256_max_ps(_mm256_max_ps(hi_a, hi_b), _mm256_max_ps(hi_c, hi_d)), &l,
+      &h);
+  if (l == -kInf || h == kInf) return min_max_f32_masked(in, count, lo, hi);
+  *lo = l < *lo ? l : *lo;
+  *hi = h > *hi ? h : *hi;
   min_max_run_scalar(in + i, 1, count - i, lo, hi);
 }
 
@@ -109,24 +129,45 @@ RANDQUANT_AVX2 inline void min_max_u8(const uint8_t* in, int64_t count,
   min_max_run_scalar(in + i, 1, count - i, lo, hi);
 }
 
-/// Contiguous float run, at most 7 cut points: count cut points <= v with
-/// seven compares, then an 8-entry in-register table lookup.
+/// One binary-search step over the 8-lane register of sorted cut points:
+/// region + add where cuts[region + offset] <= v.
+RANDQUANT_AVX2 inline __m256i search_step(__m256 v, __m256 cuts, __m256i region,
+                                          __m256i offset, __m256i add) {
+  const __m256 cut =
+      _mm256_permutevar8x32_ps(cuts, _mm256_add_epi32(region, offset));
+  const __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, cut, _CMP_GE_OQ));
+  return _mm256_add_epi32(region, _mm256_and_si256(ge, add));
+}
+
+/// proxy[region(v)] for 8 finite lanes, v for the others: region = the
+/// number of cut points <= v (+inf padded, sorted, so the count is exact)
+/// in three search steps, then an 8-entry in-register table lookup.
+RANDQUANT_AVX2 inline __m256 lookup8(__m256 v, __m256 cuts, __m256 middle,
+                                     __m256 table) {
+  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
+  __m256i region = _mm256_and_si256(
+      _mm256_castps_si256(_mm256_cmp_ps(v, middle, _CMP_GE_OQ)),
+      _mm256_set1_epi32(4));
+  region = search_step(v, cuts, region, one, two);
+  region = search_step(v, cuts, region, _mm256_setzero_si256(), one);
+  const __m256 q = _mm256_permutevar8x32_ps(table, region);
+  return _mm256_blendv_ps(v, q, finite_mask(v));
+}
+
+/// Contiguous float run, at most 7 cut points (lookup8), 16 values a step.
 RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
                                               int64_t count,
                                               const SliceLookup<float>& lk) {
-  __m256 cut[kSmallCuts];
-  for (int k = 0; k < kSmallCuts; ++k) cut[k] = _mm256_set1_ps(lk.cuts[k]);
+  static_assert(kSmallCuts == 7, "three steps of binary search");
+  const __m256 cuts = _mm256_loadu_ps(lk.cuts);
+  const __m256 middle = _mm256_set1_ps(lk.cuts[3]);
   const __m256 table = _mm256_loadu_ps(lk.proxies);
   int64_t i = 0;
-  for (; i + 8 <= count; i += 8) {
-    const __m256 v = _mm256_loadu_ps(in + i);
-    __m256i region = _mm256_setzero_si256();
-    for (int k = 0; k < kSmallCuts; ++k) {
-      region = _mm256_sub_epi32(
-          region, _mm256_castps_si256(_mm256_cmp_ps(v, cut[k], _CMP_GE_OQ)));
-    }
-    const __m256 q = _mm256_permutevar8x32_ps(table, region);
-    _mm256_storeu_ps(out + i, _mm256_blendv_ps(v, q, finite_mask(v)));
+  for (; i + 16 <= count; i += 16) {
+    const __m256 a = _mm256_loadu_ps(in + i);
+    const __m256 b = _mm256_loadu_ps(in + i + 8);
+    _mm256_storeu_ps(out + i, lookup8(a, cuts, middle, table));
+    _mm256_storeu_ps(out + i + 8, lookup8(b, cuts, middle, table));
   }
   quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
@@ -259,11 +300,6 @@ RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
 }
 
 #undef RANDQUANT_AVX2
-
-#else  // no AVX2 path on this compiler or architecture
-
-/// The AVX2 loops are not compiled in.
-inline bool available() { return false; }
 
 #endif  // RANDQUANT_HAS_AVX2_PATH
 

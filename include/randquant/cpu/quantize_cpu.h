@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "randquant/core/work_units.h"
@@ -22,6 +23,7 @@
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/detail/slice_views.h"
+#include "randquant/detail/threading.h"
 #include "randquant/functor.h"
 #include "randquant/params.h"
 
@@ -39,7 +41,7 @@ constexpr int64_t kSliceLocalBytes = int64_t{512} << 10;
 template <typename F>
 void parallel_items(int64_t items, int64_t elements, F&& f) {
   const int64_t grain = elements < at::internal::GRAIN_SIZE ? items : 1;
-  at::parallel_for(0, items, grain, f);
+  detail::kernel_parallel_for(0, items, grain, std::forward<F>(f));
 }
 
 /// Running min/max of the finite values among elements [begin, end) of the
@@ -127,10 +129,12 @@ void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
       hi[s] = std::max(hi[s], unit_hi[s * grid.chunks + j]);
     }
   }
-  at::parallel_for(0, grid.slices, writer.grain(),
-                   [&](int64_t begin, int64_t end) {
-                     for (int64_t s = begin; s < end; ++s) writer.fill(s);
-                   });
+  detail::kernel_parallel_for(0, grid.slices, writer.grain(),
+                              [&](int64_t begin, int64_t end) {
+                                for (int64_t s = begin; s < end; ++s) {
+                                  writer.fill(s);
+                                }
+                              });
   parallel_items(grid.units(), elements, [&](int64_t begin, int64_t end) {
     SliceLookupBuilder<T> builder(params);
     for (int64_t u = begin; u < end; ++u) {
@@ -155,7 +159,7 @@ void quantize_views(const detail::SliceViews& views, uint64_t key,
   const int64_t channels = views.in_v.size(1);
   const core::UnitGrid grid = core::UnitGrid::for_threads(
       samples * channels, channels, views.layout.slice_size(),
-      at::get_num_threads());
+      detail::kernel_threads());
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
   const QuantizationParams params = detail::allocate_params(

@@ -1,12 +1,15 @@
 #pragma once
 /// \file
-/// Per-run dispatch of the CPU kernel: the AVX2 loops where the CPU has them
-/// and the run is contiguous float32 or uint8, the portable loops otherwise.
+/// Per-run dispatch of the CPU kernel: for contiguous runs the AVX-512 loops
+/// (float32 up to 15 cut points, one-byte dtypes with VBMI) or the AVX2
+/// loops (float32, uint8) where the CPU has them, the portable loops
+/// otherwise.
 
 #include <cstdint>
 #include <type_traits>
 
 #include "randquant/cpu/avx2_runs.h"
+#include "randquant/cpu/avx512_runs.h"
 #include "randquant/cpu/scalar_runs.h"
 
 namespace randquant {
@@ -19,6 +22,9 @@ inline void min_max_run(const T* in, int64_t stride, int64_t count, A* lo,
 #if RANDQUANT_HAS_AVX2_PATH
   if (stride == 1 && avx2::available()) {
     if constexpr (std::is_same<T, float>::value) {
+      if (avx512::float_available()) {
+        return avx512::min_max_f32(in, count, lo, hi);
+      }
       return avx2::min_max_f32(in, count, lo, hi);
     } else if constexpr (std::is_same<T, uint8_t>::value) {
       return avx2::min_max_u8(in, count, lo, hi);
@@ -36,15 +42,25 @@ inline void quantize_run(const T* in, int64_t in_stride, T* out,
 #if RANDQUANT_HAS_AVX2_PATH
   if constexpr (std::is_same<T, float>::value) {
     if (in_stride == 1 && out_stride == 1 && avx2::available()) {
+      if (lk.n_cuts <= kRegisterCuts16 && avx512::float_available()) {
+        return avx512::quantize_f32_register(in, out, count, lk);
+      }
       return lk.n_cuts <= kSmallCuts
                  ? avx2::quantize_f32_small(in, out, count, lk)
                  : avx2::quantize_f32_buckets(in, out, count, lk);
     }
-  } else if constexpr (std::is_same<T, uint8_t>::value) {
-    if (in_stride == 1 && out_stride == 1 && avx2::available()) {
-      return lk.n_cuts <= avx2::kByteShuffleCuts
-                 ? avx2::quantize_u8_small(in, out, count, lk)
-                 : avx2::quantize_u8_table(in, out, count, lk);
+  } else if constexpr (kByteTable<T>) {
+    if (in_stride == 1 && out_stride == 1) {
+      if (avx512::vbmi_available()) {
+        return avx512::quantize_bytes_vbmi(in, out, count, lk);
+      }
+      if constexpr (std::is_same<T, uint8_t>::value) {
+        if (avx2::available()) {
+          return lk.n_cuts <= avx2::kByteShuffleCuts
+                     ? avx2::quantize_u8_small(in, out, count, lk)
+                     : avx2::quantize_u8_table(in, out, count, lk);
+        }
+      }
     }
   }
 #endif

@@ -17,6 +17,7 @@
 
 #include "randquant/core/region_hints.h"
 #include "randquant/core/slice_math.h"
+#include "randquant/cpu/cpu_features.h"
 #include "randquant/params.h"
 
 namespace randquant {
@@ -27,6 +28,20 @@ namespace cpu {
 /// one 8-lane register (_mm256_permutevar8x32_ps: 8 proxies, so 7 cut
 /// points); above it the kernels use the bucket table.
 constexpr int kSmallCuts = 7;
+
+/// Up to this many cut points the AVX-512 float32 loop keeps cut points and
+/// proxies in one 16-lane register each (16 proxies, so 15 cut points).
+constexpr int kRegisterCuts16 = 15;
+
+/// Most cut points a slice of T can have without the bucket table: the
+/// float32 register loop's reach on this CPU, kSmallCuts otherwise.
+template <typename T>
+inline int cuts_without_buckets() {
+  if (std::is_same<T, float>::value && avx512::float_available()) {
+    return kRegisterCuts16;
+  }
+  return kSmallCuts;
+}
 
 /// Whether T is looked up through a 256-entry byte table.
 template <typename T>
@@ -48,7 +63,7 @@ struct SliceLookup {
   bool quantized = false;          ///< false: copy the slice unchanged
   int n_cuts = 0;                  ///< R - 1
   const A* cuts = nullptr;         ///< n_cuts sorted cut points, then +inf
-  const T* proxies = nullptr;      ///< R proxies (padded to > kSmallCuts)
+  const T* proxies = nullptr;      ///< R proxies (0 padded to >= 16)
   core::BucketMap<A> map{};        ///< value -> bucket (n_cuts > kSmallCuts)
   const int32_t* hints = nullptr;  ///< bucket -> region or ~first candidate
   /// float32 only: bucket -> proxy, or NaN-boxed first candidate region.
@@ -72,8 +87,9 @@ class SliceLookupBuilder {
   /// A builder for the slices of `params` (CPU tensors of one call).
   explicit SliceLookupBuilder(const QuantizationParams& params)
       : params_(params), rmax_(params.proxies.size(2)) {
-    cuts_.resize(std::max<int64_t>(rmax_, kSmallCuts + 1));
-    proxies_.resize(std::max<int64_t>(rmax_, kSmallCuts + 1));
+    // Padded to a whole 16-lane register.
+    cuts_.resize(std::max<int64_t>(rmax_, kRegisterCuts16 + 1));
+    proxies_.resize(std::max<int64_t>(rmax_, kRegisterCuts16 + 1));
     if (kByteTable<T>) bytes_.resize(256);
   }
 
@@ -103,12 +119,16 @@ class SliceLookupBuilder {
     lk.n_cuts = regions - 1;
     lk.cuts = cuts_.data();
     lk.proxies = proxies_.data();
-    if (lk.n_cuts > kSmallCuts && !kByteTable<T>)
+    if (lk.n_cuts > cuts_without_buckets<T>() && !kByteTable<T>)
       build_buckets(s, elements, &lk);
     if constexpr (kByteTable<T>) {
-      for (int b = 0; b < 256; ++b) {
-        const T value = static_cast<T>(static_cast<uint8_t>(b));
-        bytes_[b] = proxies_[lk.region(static_cast<A>(value))];
+      // Every value of T in increasing order against the sorted cut points:
+      // one sweep, region = the number of cut points <= value, as region().
+      int k = 0;
+      for (int v = std::numeric_limits<T>::min();
+           v <= std::numeric_limits<T>::max(); ++v) {
+        while (k < lk.n_cuts && !(static_cast<A>(v) < cuts_[k])) ++k;
+        bytes_[static_cast<uint8_t>(v)] = proxies_[k];
       }
       lk.byte_table = bytes_.data();
     }

@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// Which vector loops this build has and this CPU runs. The loops are
+/// compiled with function-level target attributes, so the including
+/// translation unit needs no -mavx2 or -mavx512f; each is chosen at run time
+/// from __builtin_cpu_supports, checked once.
+
+// Depends only on the target architecture and compiler family, which a g++
+// and an nvcc translation unit of one program share (nvcc hands host code to
+// the same g++), so every translation unit compiles the same inline bodies.
+#if (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define RANDQUANT_HAS_AVX2_PATH 1
+#include <immintrin.h>
+#else
+#define RANDQUANT_HAS_AVX2_PATH 0
+#endif
+
+namespace randquant {
+namespace cpu {
+
+namespace avx2 {
+/// Whether this CPU runs the AVX2 + FMA loops.
+inline bool available() {
+#if RANDQUANT_HAS_AVX2_PATH
+  static const bool ok =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+#else
+  return false;
+#endif
+}
+}  // namespace avx2
+
+namespace avx512 {
+/// Whether this CPU runs the AVX-512F float32 loops.
+inline bool float_available() {
+#if RANDQUANT_HAS_AVX2_PATH
+  static const bool ok = __builtin_cpu_supports("avx512f");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+/// Whether this CPU runs the AVX-512 VBMI byte loop (Ice Lake and later
+/// Intel, Zen 4 and later AMD).
+inline bool vbmi_available() {
+#if RANDQUANT_HAS_AVX2_PATH
+  static const bool ok = __builtin_cpu_supports("avx512f") &&
+                         __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vbmi");
+  return ok;
+#else
+  return false;
+#endif
+}
+}  // namespace avx512
+
+}  // namespace cpu
+}  // namespace randquant
