@@ -434,3 +434,27 @@ TEST(Transforms, PerExampleQuantizesOwnedExamplesInPlaceAndNeverADatasetsData) {
   EXPECT_FALSE(c.is_alias_of(shared));
   EXPECT_TRUE(same_bits(shared, shared_before));
 }
+
+TEST(CpuPaths, EveryFamilyOfVectorLoopsGivesTheCompositeBits) {
+  // Each cap makes the kernel take the loops a CPU without the others
+  // would (on a CPU lacking a family, that cap repeats a lower one).
+  using rq::cpu::VectorLoops;
+  std::atomic<int>& cap = rq::cpu::vector_loops_cap();
+  const int saved = cap.load();
+  for (VectorLoops loops :
+       {VectorLoops::kPortable, VectorLoops::kAvx2, VectorLoops::kAvx512}) {
+    cap = static_cast<int>(loops);
+    for (at::ScalarType dtype : {at::kFloat, at::kByte, at::kChar}) {
+      for (int64_t r : {2, 8, 9, 16, 17, 40, 256}) {
+        SCOPED_TRACE(::testing::Message() << "loops " << static_cast<int>(loops)
+                                          << " " << dtype << " R " << r);
+        // 67 columns: every loop also has a tail.
+        const at::Tensor x = awkward_input({2, 3, 33, 67}, dtype, r);
+        const Opt o(r);
+        EXPECT_TRUE(same_bits(rq::randomized_quantize(x, o, gen(r)),
+                              rq::randomized_quantize_composite(x, o, gen(r))));
+      }
+    }
+  }
+  cap = saved;
+}
