@@ -140,3 +140,30 @@ TEST(SliceMath, SampleCoinFollowsP) {
   for (int n = 0; n < 10000; ++n) hits += rc::sample_applied(5, n, 0.3);
   EXPECT_NEAR(hits, 3000, 4 * 45.8);
 }
+
+TEST(SliceMath, SortCutPointsGivesWhatStdSortGives) {
+  std::mt19937 engine(5);
+  for (int n : {0, 1, 2, 5, 31, 32, 33, 255, 1023}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      // Uniform values, clustered values with many ties, and bounds that
+      // do not match the values (the bucket map degenerates; the result
+      // must still be sorted).
+      std::uniform_real_distribution<float> uniform(-3.0f, 5.0f);
+      std::vector<float> values(n);
+      for (float& v : values) {
+        v = trial % 3 == 1 ? std::round(uniform(engine)) : uniform(engine);
+      }
+      std::vector<float> expected = values, got = values;
+      std::sort(expected.begin(), expected.end());
+      const float lo = trial % 3 == 2 ? 10.0f : -3.0f;
+      const float hi = trial % 3 == 2 ? 11.0f : 5.0f;
+      randquant::core::sort_cut_points(got.data(), n, lo, hi);
+      ASSERT_EQ(got, expected) << "n = " << n << ", trial " << trial;
+      std::vector<double> doubles(values.begin(), values.end());
+      std::vector<double> doubles_expected = doubles;
+      std::sort(doubles_expected.begin(), doubles_expected.end());
+      randquant::core::sort_cut_points(doubles.data(), n, -3.0, 5.0);
+      ASSERT_EQ(doubles, doubles_expected);
+    }
+  }
+}

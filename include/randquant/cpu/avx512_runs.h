@@ -22,6 +22,18 @@ namespace avx512 {
 #define RANDQUANT_AVX512_VBMI \
   __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 
+/// _mm512_min_ps(a, b) (NaN in either gives b), through its masked form:
+/// GCC 12's unmasked one reads an uninitialised register (a
+/// -Wmaybe-uninitialized warning in every including translation unit).
+RANDQUANT_AVX512F inline __m512 all_lanes_min(__m512 a, __m512 b) {
+  return _mm512_mask_min_ps(b, 0xFFFF, a, b);
+}
+
+/// _mm512_max_ps(a, b) (NaN in either gives b), as all_lanes_min().
+RANDQUANT_AVX512F inline __m512 all_lanes_max(__m512 a, __m512 b) {
+  return _mm512_mask_max_ps(b, 0xFFFF, a, b);
+}
+
 /// proxy[region(v)] for 16 finite lanes, v for the others: region = the
 /// number of cut points <= v by a binary search of `Steps` steps over the
 /// 16-lane register of sorted cut points (+inf padded), then a 16-entry
@@ -68,18 +80,6 @@ inline void quantize_f32_register(const float* in, float* out, int64_t count,
   quantize_f32_register_steps<4>(in, out, count, lk);
 }
 
-/// _mm512_min_ps(a, b) (NaN in either gives b), through its masked form:
-/// GCC 12's unmasked one reads an uninitialised register (a
-/// -Wmaybe-uninitialized warning in every including translation unit).
-RANDQUANT_AVX512F inline __m512 all_lanes_min(__m512 a, __m512 b) {
-  return _mm512_mask_min_ps(b, 0xFFFF, a, b);
-}
-
-/// _mm512_max_ps(a, b) (NaN in either gives b), as all_lanes_min().
-RANDQUANT_AVX512F inline __m512 all_lanes_max(__m512 a, __m512 b) {
-  return _mm512_mask_max_ps(b, 0xFFFF, a, b);
-}
-
 /// Running min/max of the finite values of a contiguous float run (NaN
 /// skipped by operand order as in avx2::min_max_f32; a result of +-inf is
 /// redone with masks).
@@ -111,6 +111,56 @@ RANDQUANT_AVX512F inline void min_max_f32(const float* in, int64_t count,
   *lo = l < *lo ? l : *lo;
   *hi = h > *hi ? h : *hi;
   min_max_run_scalar(in + i, 1, count - i, lo, hi);
+}
+
+/// proxy[region(v)] for 16 finite lanes from the bucket table, v for the
+/// others: one gather gives the proxy where the lane's bucket holds no cut
+/// point; the other lanes (NaN-boxed first candidate region) step through
+/// the cut points with gathers until v < cut (the +inf sentinel stops them).
+RANDQUANT_AVX512F inline __m512 lookup_buckets16(__m512 v, __m512 lo,
+                                                 __m512 scale, __m512 last,
+                                                 const SliceLookup<float>& lk) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 f = _mm512_mul_ps(_mm512_sub_ps(v, lo), scale);
+  // As BucketMap: f <= 0 or NaN gives 0, f >= buckets gives buckets - 1.
+  const __m512i bucket =
+      _mm512_mask_cvttps_epi32(_mm512_setzero_si512(), 0xFFFF,
+                               all_lanes_min(all_lanes_max(f, zero), last));
+  __m512 q =
+      _mm512_mask_i32gather_ps(zero, 0xFFFF, bucket, lk.bucket_values, 4);
+  const __mmask16 finite =
+      _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), zero, _CMP_EQ_OQ);
+  const __mmask16 unsure = finite & _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q);
+  if (unsure != 0) {
+    __m512i region =
+        _mm512_and_si512(_mm512_castps_si512(q), _mm512_set1_epi32(0x003FFFFF));
+    const __m512i one = _mm512_set1_epi32(1);
+    for (__mmask16 active = unsure; active != 0;) {
+      const __m512 cut =
+          _mm512_mask_i32gather_ps(zero, active, region, lk.cuts, 4);
+      active = _mm512_mask_cmp_ps_mask(active, v, cut, _CMP_GE_OQ);
+      region = _mm512_mask_add_epi32(region, active, region, one);
+    }
+    q = _mm512_mask_i32gather_ps(q, unsure, region, lk.proxies, 4);
+  }
+  return _mm512_mask_mov_ps(v, finite, q);
+}
+
+/// Contiguous float run with more than kRegisterCuts16 cut points, through
+/// the bucket table (lookup_buckets16), 32 values a step.
+RANDQUANT_AVX512F inline void quantize_f32_buckets(
+    const float* in, float* out, int64_t count, const SliceLookup<float>& lk) {
+  const __m512 lo = _mm512_set1_ps(lk.map.lo);
+  const __m512 scale = _mm512_set1_ps(lk.map.scale);
+  const __m512 last = _mm512_set1_ps(static_cast<float>(lk.map.buckets - 1));
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    const __m512 a = _mm512_loadu_ps(in + i);
+    const __m512 b = _mm512_loadu_ps(in + i + 16);
+    _mm512_storeu_ps(out + i, lookup_buckets16(a, lo, scale, last, lk));
+    _mm512_storeu_ps(out + i + 16, lookup_buckets16(b, lo, scale, last, lk));
+  }
+  quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
 /// Contiguous one-byte run, any number of cut points: the slice's 256-entry

@@ -42,8 +42,10 @@ inline void quantize_run(const T* in, int64_t in_stride, T* out,
 #if RANDQUANT_HAS_AVX2_PATH
   if constexpr (std::is_same<T, float>::value) {
     if (in_stride == 1 && out_stride == 1 && avx2::available()) {
-      if (lk.n_cuts <= kRegisterCuts16 && avx512::float_available()) {
-        return avx512::quantize_f32_register(in, out, count, lk);
+      if (avx512::float_available()) {
+        return lk.n_cuts <= kRegisterCuts16
+                   ? avx512::quantize_f32_register(in, out, count, lk)
+                   : avx512::quantize_f32_buckets(in, out, count, lk);
       }
       return lk.n_cuts <= kSmallCuts
                  ? avx2::quantize_f32_small(in, out, count, lk)
