@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "../tests/counting_allocator.h"
 #include "bench_loader.h"
 #include "bench_ops.h"
 #include "reference_transcription.h"
@@ -286,6 +287,31 @@ void print_ratios(const CollectingReporter& rep) {
         "loader/batch", 1.0, false);
 }
 
+// Peak CPU-allocator bytes of one in-place call on the batch beyond what
+// was live before it: the call's parameters, O(slices * R).
+void print_inplace_memory() {
+  std::printf("\nExtra memory of one in-place call (peak ATen allocation)\n");
+  const Shape batch{64, 3, 224, 224};
+  for (at::ScalarType dt : {at::kFloat, at::kByte}) {
+    for (int64_t r : {8, 256}) {
+      at::Tensor x = input(batch, dt).clone();
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kSeed);
+      int64_t extra = 0;
+      {
+        rq_test::CountingScope scope;
+        scope.counter().reset_peak();
+        const int64_t before = scope.counter().live();
+        randquant::randomized_quantize_(x, randquant_bench::options(r), gen);
+        extra = scope.counter().peak() - before;
+      }
+      std::printf("  %-46s %8.1f KB  (input %.1f MB, %lld slices)\n",
+                  case_name("inplace", dt, batch, r).c_str(), extra / 1024.0,
+                  static_cast<double>(x.nbytes()) / (1 << 20),
+                  static_cast<long long>(batch[0] * batch[1]));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -316,6 +342,7 @@ int main(int argc, char** argv) {
                                   : benchmark::ConsoleReporter::OO_None);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   print_ratios(reporter);
+  print_inplace_memory();
   benchmark::Shutdown();
   return 0;
 }

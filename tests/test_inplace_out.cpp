@@ -1,16 +1,18 @@
 // In-place and out= calls, the CPU kernel's two paths (slice-local and two
 // passes), and what in-place costs in memory.
-#include <c10/core/CPUAllocator.h>
 #include <gtest/gtest.h>
 #include <torch/data.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "counting_allocator.h"
 #include "randquant/randquant.h"
 #include "test_util.h"
 
@@ -300,71 +302,6 @@ TEST(CpuPaths, SliceLocalAndTwoPassGiveTheSameBits) {
   }
 }
 
-namespace {
-
-/// Counts the CPU allocator's live bytes and their peak.
-class CountingAllocator final : public c10::Allocator {
- public:
-  explicit CountingAllocator(c10::Allocator* inner) : inner_(inner) {}
-
-  c10::DataPtr allocate(size_t bytes) const override {
-    c10::DataPtr inner = inner_->allocate(bytes);
-    const int64_t live = live_ += static_cast<int64_t>(bytes);
-    int64_t peak = peak_.load();
-    while (live > peak && !peak_.compare_exchange_weak(peak, live)) {
-    }
-    auto* record = new Record{std::move(inner), bytes, this};
-    void* data = record->inner.get();
-    return {data, record, &release, record->inner.device()};
-  }
-
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
-
-  /// Starts a measurement: the peak is reset to the live bytes.
-  void reset_peak() { peak_ = live_.load(); }
-  int64_t live() const { return live_; }
-  int64_t peak() const { return peak_; }
-
- private:
-  struct Record {
-    c10::DataPtr inner;
-    size_t bytes;
-    const CountingAllocator* owner;
-  };
-  static void release(void* ctx) {
-    auto* record = static_cast<Record*>(ctx);
-    record->owner->live_ -= static_cast<int64_t>(record->bytes);
-    delete record;
-  }
-
-  c10::Allocator* inner_;
-  mutable std::atomic<int64_t> live_{0};
-  mutable std::atomic<int64_t> peak_{0};
-};
-
-/// Installs a CountingAllocator as the CPU allocator for its lifetime.
-class CountingScope {
- public:
-  // SetCPUAllocator only replaces an allocator of lower or equal priority:
-  // each installation and restoration takes the next one.
-  CountingScope() : previous_(c10::GetCPUAllocator()), counting_(previous_) {
-    c10::SetCPUAllocator(&counting_, next_priority());
-  }
-  ~CountingScope() { c10::SetCPUAllocator(previous_, next_priority()); }
-  CountingAllocator& counter() { return counting_; }
-
- private:
-  static uint8_t next_priority() {
-    static uint8_t priority = 100;
-    return ++priority;
-  }
-
-  c10::Allocator* previous_;
-  CountingAllocator counting_;
-};
-
-}  // namespace
-
 TEST(Memory, InPlaceAllocatesOnlyTheParametersAndBatchTransformOneBuffer) {
   const at::Tensor x0 = at::randn({16, 3, 64, 64});
   for (int64_t r : {8, 256}) {
@@ -372,7 +309,7 @@ TEST(Memory, InPlaceAllocatesOnlyTheParametersAndBatchTransformOneBuffer) {
     at::Tensor x = x0.clone();
     int64_t peak_extra = 0;
     {
-      CountingScope scope;
+      rq_test::CountingScope scope;
       scope.counter().reset_peak();
       const int64_t live_before = scope.counter().live();
       rq::randomized_quantize_(x, Opt(r), gen(1));
@@ -396,7 +333,7 @@ TEST(Memory, InPlaceAllocatesOnlyTheParametersAndBatchTransformOneBuffer) {
   rq::transforms::BatchRandomizedQuantize<> transform(Opt(8), gen(2));
   int64_t peak_extra = 0;
   {
-    CountingScope scope;
+    rq_test::CountingScope scope;
     scope.counter().reset_peak();
     const int64_t live_before = scope.counter().live();
     const auto batch = transform.apply_batch(examples);
@@ -457,4 +394,40 @@ TEST(CpuPaths, EveryFamilyOfVectorLoopsGivesTheCompositeBits) {
     }
   }
   cap = saved;
+}
+
+namespace {
+
+/// The VmFlags line of the mapping that holds `address`, from
+/// /proc/self/smaps ("" when it cannot be read).
+std::string vm_flags_of(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto target = reinterpret_cast<uintptr_t>(address);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    uintptr_t begin = 0, end = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> begin >> dash >> end && dash == '-') {
+      inside = begin <= target && target < end;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Memory, LargeNewOutputsAreAdvisedToHugePages) {
+  const at::Tensor x = at::rand({4, 3, 512, 512});  // 12 MB
+  const at::Tensor y = rq::randomized_quantize(x);
+  // A whole 2 MB page inside the output.
+  const auto first = reinterpret_cast<uintptr_t>(y.data_ptr());
+  const uintptr_t page = ((first >> 21) + 1) << 21;
+  const std::string flags =
+      vm_flags_of(static_cast<const char*>(y.data_ptr()) + (page - first));
+  if (flags.empty()) GTEST_SKIP() << "no /proc/self/smaps";
+  EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
 }

@@ -133,9 +133,8 @@ struct UnitGrid {
   static UnitGrid for_threads(int64_t slices, int64_t channels,
                               int64_t slice_size, int64_t threads) {
     // One thread gains nothing from splitting slices.
-    const int64_t wanted = slices > 0 && threads > 1
-                               ? (4 * threads + slices - 1) / slices
-                               : 1;
+    const int64_t wanted =
+        slices > 0 && threads > 1 ? (4 * threads + slices - 1) / slices : 1;
     int64_t possible = slice_size / kUnitElements;
     possible = possible > 1 ? possible : 1;
     int64_t chunks = wanted < possible ? wanted : possible;

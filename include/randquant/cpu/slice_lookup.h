@@ -124,9 +124,9 @@ class SliceLookupBuilder {
     if constexpr (kByteTable<T>) {
       // Every value of T in increasing order against the sorted cut points:
       // one sweep, region = the number of cut points <= value, as region().
+      constexpr int kFirst = std::is_signed<T>::value ? -128 : 0;
       int k = 0;
-      for (int v = std::numeric_limits<T>::min();
-           v <= std::numeric_limits<T>::max(); ++v) {
+      for (int v = kFirst; v <= kFirst + 255; ++v) {
         while (k < lk.n_cuts && !(static_cast<A>(v) < cuts_[k])) ++k;
         bytes_[static_cast<uint8_t>(v)] = proxies_[k];
       }

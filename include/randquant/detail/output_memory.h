@@ -30,10 +30,14 @@ inline void advise_huge_pages(void* data, int64_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t kHuge = uintptr_t{1} << 21;
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t last = (begin + static_cast<uintptr_t>(bytes)) & ~(kHuge - 1);
-  if (last > first) {
-    (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+  // Pointer arithmetic from `data` (not an integer cast back to a pointer).
+  const uintptr_t skip = (kHuge - begin % kHuge) % kHuge;
+  const uintptr_t usable = static_cast<uintptr_t>(bytes) > skip
+                               ? static_cast<uintptr_t>(bytes) - skip
+                               : 0;
+  const uintptr_t length = usable - usable % kHuge;
+  if (length > 0) {
+    (void)madvise(static_cast<char*>(data) + skip, length, MADV_HUGEPAGE);
   }
 #else
   (void)data;
