@@ -125,20 +125,26 @@ void emulate_launch(const randquant::detail::SliceViews& views,
 
 /// randomized_quantize() of x with `key`, through the emulated CUDA launch.
 /// The output starts as NaN (floats) or 0x5A bytes, so a missed element
-/// shows. A launch of more than `max_units` blocks (when >= 0) is skipped:
-/// the emulation costs 256 thread steps per block and phase.
+/// shows; with `in_place` the launch instead writes over a copy of x (its
+/// input and output are one tensor, as in randomized_quantize_). A launch
+/// of more than `max_units` blocks (when >= 0) is skipped: the emulation
+/// costs 256 thread steps per block and phase.
 inline Emulated emulate_cuda(
     const at::Tensor& x,
     const randquant::RandomizedQuantizationOptions& options, uint64_t key,
-    int64_t max_units = -1) {
+    int64_t max_units = -1, bool in_place = false) {
   const randquant::detail::Geometry geometry =
       randquant::detail::check_inputs(x, options, "emulate_cuda");
+  const at::Tensor self = in_place ? x.clone() : at::Tensor();
   const randquant::detail::SliceViews views =
-      randquant::detail::make_output_views(x, geometry);
+      in_place ? randquant::detail::make_slice_views(self, self, geometry)
+               : randquant::detail::make_output_views(x, geometry);
   const randquant::cuda::LaunchPlan plan =
       randquant::cuda::plan_for(views, options);
   if (max_units >= 0 && plan.grid.units() > max_units) return Emulated{};
-  if (at::isFloatingType(x.scalar_type())) {
+  if (in_place) {
+    // Written over, not pre-filled.
+  } else if (at::isFloatingType(x.scalar_type())) {
     views.out_v.fill_(std::numeric_limits<double>::quiet_NaN());
   } else {
     views.out_v.fill_(0x5A);
@@ -147,7 +153,7 @@ inline Emulated emulate_cuda(
   AT_DISPATCH_ALL_TYPES_AND2(
       at::kHalf, at::kBFloat16, x.scalar_type(), "emulate",
       [&] { emulate_launch<scalar_t>(views, plan, options, key, &result); });
-  result.out = views.out;
+  result.out = views.finish();
   return result;
 }
 

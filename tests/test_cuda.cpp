@@ -640,6 +640,27 @@ TEST(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
                                  rq::randomized_quantize(x_cpu, o, gen(33))));
 }
 
+// In place and out= on CUDA tensors equal the out-of-place call, which
+// equals the CPU kernel (fused component or composite fallback alike).
+TEST(CudaInPlace, InPlaceAndOutEqualTheOutOfPlaceCall_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const at::ScalarType dtype : {at::kFloat, at::kHalf, at::kByte}) {
+    for (const rq_test::Layout& layout : rq_test::layouts()) {
+      SCOPED_TRACE(::testing::Message() << dtype << " " << layout.name);
+      const at::Tensor x_cpu =
+          layout.make(random_input({3, 4, 70, 50}, dtype, 5));
+      const auto o = RandomizedQuantizationOptions(12).p(0.7);
+      const at::Tensor expected = rq::randomized_quantize(x_cpu, o, gen(8));
+      at::Tensor x = layout.make(x_cpu.contiguous().to(kCuda));
+      rq::randomized_quantize_(x, o, gen(8));
+      EXPECT_TRUE(rq_test::same_bits(x.cpu(), expected));
+      at::Tensor out = at::empty({0}, x.options());
+      rq::randomized_quantize_out(out, x_cpu.to(kCuda), o, gen(8));
+      EXPECT_TRUE(rq_test::same_bits(out.cpu(), expected));
+    }
+  }
+}
+
 // Which path CUDA tensors take in this binary: prints it, and skips when the
 // CUDA component (randquant::cuda) is not linked (composite fallback).
 TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {

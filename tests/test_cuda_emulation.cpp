@@ -49,6 +49,15 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
   }
   if (!rq_test::same_bits(before, x))
     return ::testing::AssertionFailure() << "the input was modified";
+  // In place (input and output one tensor, as randomized_quantize_ on a
+  // CUDA tensor): every element is read before it is written.
+  const rq_test::Emulated in_place =
+      rq_test::emulate_cuda(x, o, key, /*max_units=*/-1, /*in_place=*/true);
+  if (!rq_test::same_bits(in_place.out, expected)) {
+    return ::testing::AssertionFailure()
+           << "emulated in-place CUDA launch differs from the CPU kernel for "
+           << o << " on " << x.sizes() << " " << x.scalar_type();
+  }
   return ::testing::AssertionSuccess();
 }
 
