@@ -167,3 +167,21 @@ TEST(SliceMath, SortCutPointsGivesWhatStdSortGives) {
     }
   }
 }
+
+TEST(SliceMath, SortCutPointsWithATinyOrHugeRange) {
+  // A subnormal range (the bucket scale overflows to +inf) and one so wide
+  // that it is not finite: still the sorted array.
+  std::vector<float> narrow(64), wide(64);
+  for (int i = 0; i < 64; ++i) {
+    narrow[i] = static_cast<float>((i * 37) % 64) *
+                std::numeric_limits<float>::denorm_min();
+    wide[i] = (i % 2 ? 1.0f : -1.0f) * 3e38f / static_cast<float>(1 + i);
+  }
+  for (auto* values : {&narrow, &wide}) {
+    std::vector<float> expected = *values;
+    std::sort(expected.begin(), expected.end());
+    randquant::core::sort_cut_points(values->data(), 64, expected.front(),
+                                     expected.back());
+    EXPECT_EQ(*values, expected);
+  }
+}

@@ -28,6 +28,7 @@
 // A violation prints the reason and the case, then aborts.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/MemoryOverlap.h>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -609,6 +610,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_REQUIRE(same_bits(fused, composite),
                "fused and composite outputs differ bitwise");
+  if (!track_grad) {
+    // out= into an empty tensor, and in place on a copy of x (refused for
+    // an x that stores one element for several indices).
+    at::Tensor out = at::empty({0}, in.x.options());
+    randquant::randomized_quantize_out(out, in.x, c.options, gen(c.seed));
+    FUZZ_REQUIRE(same_bits(out, fused), "out= differs from out of place");
+    at::Tensor self = in.x.clone();
+    randquant::randomized_quantize_(self, c.options, gen(c.seed));
+    FUZZ_REQUIRE(same_bits(self, fused), "in place differs from out of place");
+    if (at::has_internal_overlap(in.x) == at::MemOverlap::Yes) {
+      at::Tensor expanded = in.x;
+      const auto [inplace_ok, inplace_msg] = outcome(
+          "randomized_quantize_",
+          [&] { randquant::randomized_quantize_(expanded, c.options); });
+      FUZZ_REQUIRE(!inplace_ok, "in place on an expanded tensor did not throw");
+      FUZZ_REQUIRE(same_bits(in.base, base_before),
+                   "a refused in-place call modified its input");
+    }
+  }
   // The emulation steps through 256 threads per block: launches of up to
   // 16 blocks only, so the fuzzer keeps its pace.
   if (in.x.numel() > 0) {

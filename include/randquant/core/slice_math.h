@@ -200,10 +200,10 @@ inline void sort_cut_points(A* cuts, int n, A lo, A hi) {
     const A width = hi - lo;
     const A scale =
         width > A(0) && is_finite(width) ? static_cast<A>(n) / width : A(0);
-    auto bucket = [&](A v) {
+    auto bucket = [&](A v) {  // compared before the cast: f may be huge
       const A f = (v - lo) * scale;
-      const int b = f > A(0) ? static_cast<int>(f) : 0;
-      return b < n ? b : n - 1;
+      if (f >= static_cast<A>(n)) return n - 1;
+      return f > A(0) ? static_cast<int>(f) : 0;
     };
     for (int i = 0; i < n; ++i) ++start[bucket(cuts[i]) + 1];
     for (int b = 0; b < n; ++b) start[b + 1] += start[b];
