@@ -31,6 +31,7 @@ Intentional differences from the authors' ``RandomizedQuantizationAugModule``
   depend on threads or memory layout.
 """
 
+import operator
 import os
 from pathlib import Path
 
@@ -92,6 +93,22 @@ def _load_library():
 _load_library()
 
 
+def _integer(name, value):
+    """``value`` as an int; a ValueError naming the argument otherwise.
+
+    bool and non-integral numbers (``regions=8.7``) are errors rather than
+    silently truncated; Python and NumPy integers pass.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"randomized_quantize: {name} must be an integer, "
+                         f"got {name} = {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"randomized_quantize: {name} must be an integer, "
+                         f"got {name} = {value!r}") from None
+
+
 class _StraightThrough(torch.autograd.Function):
     """y = q in the forward pass; dy/dx = identity in the backward pass."""
 
@@ -142,10 +159,13 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
     Raises:
         RuntimeError: carrying randquant's C++ message, which names the bad
             argument and its value; ``x`` is left unchanged.
+        ValueError: ``regions``, ``max_regions`` or ``channel_dim`` is not an
+            integer (``regions=8.7``).
     """
     q = torch.ops.randquant.randomized_quantize(
-        x, int(regions), int(max_regions), str(collapse), str(spacing),
-        float(p), bool(batched), int(channel_dim), generator)
+        x, _integer("regions", regions), _integer("max_regions", max_regions),
+        str(collapse), str(spacing), float(p), bool(batched),
+        _integer("channel_dim", channel_dim), generator)
     if straight_through and x.requires_grad and torch.is_grad_enabled():
         return _StraightThrough.apply(x, q)
     return q
@@ -170,7 +190,13 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
             batch's sample, or the whole input when ``transforms_like``); the
             reference draws per channel there, randquant per sample.
         generator: (keyword only) a ``torch.Generator``; default: the
-            default generator of the input's device.
+            default generator of the input's device. In a DataLoader worker
+            process (which holds a forked copy of the generator's state) the
+            module draws from a stream of that worker's own, seeded from the
+            copied state and the worker's seed, so workers never repeat each
+            other's draws, each epoch differs, and a fixed
+            ``torch.manual_seed`` (or loader generator), generator seed and
+            worker count reproduce.
         identity_in_eval: (keyword only) False (default) quantizes in eval
             mode too, as the authors' module does; True makes the module the
             identity in eval mode, like ``torch.nn.Dropout`` (and like
@@ -202,7 +228,35 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         return randomized_quantize(
             x, regions=self.region_num, collapse=self.collapse_to_val,
             spacing=self.spacing, p=self.p_random_apply_rand_quant,
-            batched=not self.transforms_like, generator=self.generator)
+            batched=not self.transforms_like,
+            generator=self._generator_in_this_process())
+
+    def _generator_in_this_process(self):
+        """``self.generator``, or in a DataLoader worker its own stream.
+
+        Forked workers start from the same copy of the generator's state, so
+        drawing from it directly would repeat the same keys in every worker.
+        The worker's stream is seeded from a draw on a copy of that state
+        (the worker's copy is left as forked) mixed with the worker's seed
+        (``get_worker_info().seed``: the loader's base seed plus the worker
+        id, drawn anew every epoch).
+        """
+        g = self.generator
+        info = torch.utils.data.get_worker_info()
+        if g is None or info is None:
+            return g
+        cached = self.__dict__.get("_worker_stream")
+        if cached is not None and cached[0] is g and cached[1] == info.seed:
+            return cached[2]
+        copy = torch.Generator(device=g.device)
+        copy.set_state(g.get_state())
+        drawn = int(torch.randint(0, 2**62, (1,), generator=copy,
+                                  device=g.device))
+        stream = torch.Generator(device=g.device)
+        stream.manual_seed((drawn ^ (info.seed * 0x9E3779B97F4A7C15))
+                           % 2**63)
+        self.__dict__["_worker_stream"] = (g, info.seed, stream)
+        return stream
 
     def extra_repr(self):
         return (f"region_num={self.region_num}, "
