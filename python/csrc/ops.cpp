@@ -6,6 +6,8 @@
 /// One translation unit holds the single TORCH_LIBRARY(randquant, m): a second
 /// definition of the namespace in another library would fail at load time.
 
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/library.h>
 
 #include <randquant/randquant.h>
@@ -39,42 +41,94 @@ inline Spacing parse_spacing(c10::string_view s) {
               std::string(s), "'");
 }
 
-/// The kernel behind torch.ops.randquant.randomized_quantize: builds the
-/// options and calls randquant::randomized_quantize(). No straight-through
-/// here: the Python wrapper adds that gradient with an autograd.Function, so
-/// the op itself never carries one.
+/// The options of one call of the operator.
+inline RandomizedQuantizationOptions op_options(
+    int64_t regions, int64_t max_regions, c10::string_view collapse,
+    c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
+  return RandomizedQuantizationOptions(regions)
+      .max_regions(max_regions)
+      .collapse(parse_collapse(collapse))
+      .spacing(parse_spacing(spacing))
+      .p(p)
+      .batched(batched)
+      .channel_dim(channel_dim);
+}
+
+/// The CPU and CUDA kernel behind torch.ops.randquant.randomized_quantize:
+/// randquant::randomized_quantize_out() into empty_like(x), so the output's
+/// strides are exactly what the Meta kernel says. No straight-through here:
+/// the Python wrapper adds that gradient with an autograd.Function.
 inline at::Tensor randomized_quantize_op(
     const at::Tensor& x, int64_t regions, int64_t max_regions,
     c10::string_view collapse, c10::string_view spacing, double p, bool batched,
     int64_t channel_dim, c10::optional<at::Generator> generator) {
-  const auto options = RandomizedQuantizationOptions(regions)
-                           .max_regions(max_regions)
-                           .collapse(parse_collapse(collapse))
-                           .spacing(parse_spacing(spacing))
-                           .p(p)
-                           .batched(batched)
-                           .channel_dim(channel_dim);
-  return randomized_quantize(x, options, std::move(generator));
+  at::Tensor out = at::empty_like(x);
+  randomized_quantize_out(out, x,
+                          op_options(regions, max_regions, collapse, spacing, p,
+                                     batched, channel_dim),
+                          std::move(generator));
+  return out;
+}
+
+/// Meta kernel: the argument checks and the output's shape, dtype and
+/// strides, without data (fake tensors, torch.compile's tracing).
+inline at::Tensor randomized_quantize_meta(
+    const at::Tensor& x, int64_t regions, int64_t max_regions,
+    c10::string_view collapse, c10::string_view spacing, double p, bool batched,
+    int64_t channel_dim, c10::optional<at::Generator> /*generator*/) {
+  detail::check_inputs(x,
+                       op_options(regions, max_regions, collapse, spacing, p,
+                                  batched, channel_dim),
+                       "randomized_quantize");
+  return at::empty_like(x);
+}
+
+/// Autograd kernel: the output carries no gradient (an augmentation; the
+/// Python wrapper's straight_through adds one). Without it, LibTorch 2.x's
+/// autograd fallback would mark the output as requiring grad.
+inline at::Tensor randomized_quantize_autograd(
+    const at::Tensor& x, int64_t regions, int64_t max_regions,
+    c10::string_view collapse, c10::string_view spacing, double p, bool batched,
+    int64_t channel_dim, c10::optional<at::Generator> generator) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("randquant::randomized_quantize", "")
+          .typed<decltype(randomized_quantize_autograd)>();
+  const at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return op.call(x, regions, max_regions, collapse, spacing, p, batched,
+                 channel_dim, std::move(generator));
 }
 
 }  // namespace python
 }  // namespace randquant
 
 TORCH_LIBRARY(randquant, m) {
+  // nondeterministic_seeded: the output depends on the generator's state,
+  // so tracing must not treat two calls as one.
   m.def(
       "randomized_quantize(Tensor x, int regions=8, int max_regions=0, "
       "str collapse='inside_random', str spacing='random', float p=1.0, "
       "bool batched=True, int channel_dim=0, Generator? generator=None) "
-      "-> Tensor");
+      "-> Tensor",
+      {at::Tag::nondeterministic_seeded});
 }
 
 TORCH_LIBRARY_IMPL(randquant, CPU, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_op);
 }
 
+TORCH_LIBRARY_IMPL(randquant, Meta, m) {
+  m.impl("randomized_quantize", &randquant::python::randomized_quantize_meta);
+}
+
+TORCH_LIBRARY_IMPL(randquant, Autograd, m) {
+  m.impl("randomized_quantize",
+         &randquant::python::randomized_quantize_autograd);
+}
+
 // CUDA tensors: only in builds with randquant's CUDA component (python/
 // CMakeLists.txt links it and defines RANDQUANT_WITH_CUDA); the call goes to
-// randomized_quantize(), which picks the device's backend.
+// randomized_quantize_out(), which picks the device's backend.
 #ifdef RANDQUANT_WITH_CUDA
 TORCH_LIBRARY_IMPL(randquant, CUDA, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_op);

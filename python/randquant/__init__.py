@@ -242,8 +242,10 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         id, drawn anew every epoch).
         """
         g = self.generator
+        if g is None:
+            return None
         info = torch.utils.data.get_worker_info()
-        if g is None or info is None:
+        if info is None:
             return g
         cached = self.__dict__.get("_worker_stream")
         if cached is not None and cached[0] is g and cached[1] == info.seed:
