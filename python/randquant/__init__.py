@@ -6,7 +6,8 @@ this repository). The operator library ``librandquant_ops.so`` is looked for,
 in this order:
 
 1. the path in the environment variable ``RANDQUANT_OPS_LIBRARY``;
-2. next to this package (``randquant/librandquant_ops.so``);
+2. next to this package (``randquant/_randquant_ops*.so``, built by
+   ``pip install``, or ``randquant/librandquant_ops.so``, installed by CMake);
 3. the repository's build tree (``<repo>/build/python/``), for a checkout
    built with ``cmake -S . -B build``.
 
@@ -64,7 +65,9 @@ def _candidates():
     """Places to look for the operator library, in order."""
     here = Path(__file__).resolve().parent
     build_dirs = [here, here.parent.parent / "build" / "python"]
-    return [d / name for d in build_dirs for name in _LIBRARY_NAMES]
+    # pip install (setup.py) builds it as an extension next to the package.
+    pip_built = sorted(here.glob("_randquant_ops*.so"))
+    return pip_built + [d / name for d in build_dirs for name in _LIBRARY_NAMES]
 
 
 def _load_library():
