@@ -2,7 +2,10 @@
 # Compiles randquant against LibTorch 2.x headers: Debian trixie's
 # libtorch-dev 2.6, downloaded (not installed) next to bookworm's 1.13.
 #
-#   scripts/check-libtorch2.sh
+#   scripts/check-libtorch2.sh [--cuda-only]
+#
+# --cuda-only skips step 2 (CI builds and tests everything against 2.6 for
+# real in a trixie root, scripts/test-libtorch2.sh; nvcc is not there).
 #
 # 1. Unless the cache holds them, downloads trixie's libtorch-dev with
 #    apt-get (its own sources list, package lists and cache under the cache
@@ -68,6 +71,14 @@ case $version in
   2.*) ;;
   *) echo "check-libtorch2: expected a 2.x libtorch-dev, got $version" >&2; exit 1 ;;
 esac
+
+if [ "${1:-}" = --cuda-only ]; then
+  echo "== check-libtorch2: CUDA sources against libtorch-dev $version"
+  TORCH_INCLUDE=$inc CUDA_ARCHS=${RANDQUANT_LIBTORCH2_CUDA_ARCHS:-90} \
+    "$root/scripts/check-cuda-compile.sh"
+  echo "check-libtorch2: done against libtorch-dev $version (total $((SECONDS - start)) s)"
+  exit 0
+fi
 
 # The top-level folders the 2.x package installs under /usr/include: a
 # dependency on the same folder of the system's /usr/include is a 1.13 header.

@@ -7,6 +7,7 @@
 #
 # Usage: scripts/test-libtorch2.sh [ctest args...]
 #   --prepare   only make (or check) the trixie root, build nothing
+# ctest's log is copied to build/ctest-libtorch2.log.
 #
 # The root lives outside the checkout (default /var/cache/randquant/trixie,
 # or $RANDQUANT_TRIXIE_ROOT), so a fresh clone on the same machine reuses
@@ -81,6 +82,8 @@ in_root bash -c "
   cmake --build $build -j $(nproc) 2>&1 | tee $build.log | grep -E 'warning|error' || true
   ctest --test-dir $build --output-on-failure -j $(nproc) $* | tee $build/ctest.log
 "
+mkdir -p build
+cp "$root$build/ctest.log" build/ctest-libtorch2.log
 # A warning in randquant's own code fails the run, as an error would.
 warnings=$(grep -E "^/src/randquant/(include|tests|examples|benchmarks|python|src)/[^:]+:[0-9]+:[0-9]+: warning" \
   "$root$build.log" | sort -u || true)

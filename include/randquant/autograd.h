@@ -25,6 +25,15 @@ struct StraightThrough : public torch::autograd::Function<StraightThrough> {
   }
 };
 
+// g++ 14 warns (-Warray-bounds, -Wstringop-overflow) inside LibTorch's
+// Function<T>::apply, on a std::vector<bool>::reserve it inlines there: a
+// false positive in LibTorch's and libstdc++'s code, not in ours.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
+
 /// q with a straight-through gradient to x when x requires one and grad
 /// mode is on; q unchanged otherwise.
 inline at::Tensor attach_straight_through(const at::Tensor& x,
@@ -32,6 +41,10 @@ inline at::Tensor attach_straight_through(const at::Tensor& x,
   if (!x.requires_grad() || !at::GradMode::is_enabled()) return q;
   return StraightThrough::apply(x, q);
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace detail
 }  // namespace randquant
