@@ -26,6 +26,10 @@ def version():
     return ".".join(parts)
 
 
+# setuptools' build and egg-info folders, out of the CMake build directory
+# (build/); egg_info requires its folder to exist.
+(ROOT / ".pip-build").mkdir(exist_ok=True)
+
 setup(
     name="randquant",
     version=version(),
@@ -46,7 +50,6 @@ setup(
         )
     ],
     cmdclass={"build_ext": BuildExtension},
-    # Out of the CMake build directory (build/).
     options={"build": {"build_base": ".pip-build"},
              "egg_info": {"egg_base": ".pip-build"}},
     zip_safe=False,
