@@ -624,7 +624,9 @@ TEST(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
       rq::quantization_params(x, o, cuda_gen(31));
   const rq::detail::Geometry geo = rq::detail::check_inputs(x_cpu, o, "test");
   EXPECT_TRUE(rq_test::same_bits(
-      y1.cpu(), rq::detail::composite_quantize(x_cpu, geo, o, params.key)));
+      y1.cpu(),
+      rq::detail::composite_quantize(
+          x_cpu, geo, o, rq::detail::CallKey::from_host(params.key))));
   // No generator: the default CUDA generator, whatever the CPU one does.
   at::Generator cuda_default = at::globalContext().defaultGenerator(kCuda);
   at::Generator cpu_default = at::detail::getDefaultCPUGenerator();
@@ -659,6 +661,19 @@ TEST(CudaInPlace, InPlaceAndOutEqualTheOutOfPlaceCall_CUDA) {
       EXPECT_TRUE(rq_test::same_bits(out.cpu(), expected));
     }
   }
+}
+
+// Sample-keyed draws on CUDA tensors (the composite path) equal the CPU's.
+TEST(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const at::Tensor x_cpu = random_input({3, 4, 20, 30}, at::kFloat, 6);
+  const rq::SampleKeys cpu_keys{5, 1, at::tensor({9, 2, 7}, at::kLong)};
+  rq::SampleKeys cuda_keys = cpu_keys;
+  cuda_keys.index = cpu_keys.index.to(kCuda);  // on x's device
+  const auto o = RandomizedQuantizationOptions(12).p(0.7);
+  EXPECT_TRUE(rq_test::same_bits(
+      rq::randomized_quantize(x_cpu.to(kCuda), o, cuda_keys).cpu(),
+      rq::randomized_quantize(x_cpu, o, cpu_keys)));
 }
 
 // Which path CUDA tensors take in this binary: prints it, and skips when the

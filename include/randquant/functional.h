@@ -18,6 +18,7 @@
 #include "randquant/functor.h"
 #include "randquant/options.h"
 #include "randquant/params.h"
+#include "randquant/sample_keys.h"
 
 namespace randquant {
 
@@ -27,7 +28,8 @@ namespace detail {
 /// device), for the call's key.
 inline QuantizationParams composite_params(
     const at::Tensor& x, const Geometry& geometry,
-    const RandomizedQuantizationOptions& options, uint64_t key) {
+    const RandomizedQuantizationOptions& options, uint64_t key,
+    const at::Tensor& sample_keys = {}) {
   if (x.numel() == 0) {
     const auto acc =
         at::TensorOptions().dtype(accumulate_dtype(x.scalar_type()));
@@ -36,21 +38,43 @@ inline QuantizationParams composite_params(
     at::Tensor hi = at::full({geometry.samples, geometry.channels},
                              -std::numeric_limits<double>::infinity(), acc);
     return make_params(std::move(lo), std::move(hi), key, options,
-                       x.scalar_type());
+                       x.scalar_type(), sample_keys);
   }
   auto min_max = composite_min_max(x, geometry);
   return make_params(std::move(min_max.first), std::move(min_max.second), key,
-                     options, x.scalar_type());
+                     options, x.scalar_type(), sample_keys);
 }
 
 /// The composite path end to end: ATen min/max, shared per-slice math,
 /// ATen searchsorted + gather.
 inline at::Tensor composite_quantize(
     const at::Tensor& x, const Geometry& geometry,
-    const RandomizedQuantizationOptions& options, uint64_t key) {
-  return composite_apply(x, geometry,
-                         composite_params(x, geometry, options, key));
+    const RandomizedQuantizationOptions& options, const CallKey& key) {
+  return composite_apply(
+      x, geometry,
+      composite_params(x, geometry, options, key.per_sample() ? 0 : key.value(),
+                       key.samples));
 }
+
+/// Where a call's key comes from: a generator (one draw), or the keys of
+/// its samples.
+struct KeySource {
+  /// One key drawn from `generator` (nullopt: the default of x's device).
+  /* implicit */ KeySource(c10::optional<at::Generator> generator)
+      : generator(std::move(generator)) {}
+  /// Per-sample keys from `keys` (not copied: must outlive the call).
+  /* implicit */ KeySource(const SampleKeys& keys) : samples(&keys) {}
+
+  /// Checks the source against x and makes the call's key.
+  CallKey key(const at::Tensor& x, const Geometry& geometry,
+              const char* fn) const {
+    return samples != nullptr ? sample_call_key(*samples, x, geometry, fn)
+                              : draw_call_key(x, generator, fn);
+  }
+
+  c10::optional<at::Generator> generator;  ///< used when samples is null
+  const SampleKeys* samples = nullptr;     ///< the call's sample keys
+};
 
 /// What every entry point does first: check the arguments, then draw the
 /// call's key (one per call, also for empty inputs).
@@ -62,10 +86,9 @@ struct CallSetup {
 /// Checks x, the options and the generator; draws the key.
 inline CallSetup setup_call(const at::Tensor& x,
                             const RandomizedQuantizationOptions& options,
-                            const c10::optional<at::Generator>& generator,
-                            const char* fn) {
+                            const KeySource& keys, const char* fn) {
   const Geometry geometry = check_inputs(x, options, fn);
-  return CallSetup{geometry, draw_call_key(x, generator, fn)};
+  return CallSetup{geometry, keys.key(x, geometry, fn)};
 }
 
 /// A CUDA tensor without the CUDA component takes the composite path,
@@ -99,8 +122,10 @@ inline void quantize_into(const at::Tensor& x, const at::Tensor& out,
   } else if (path == Path::kFused && x.is_cuda() && cuda_backend() != nullptr) {
     cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
   } else {
-    if (path == Path::kFused && x.is_cuda()) warn_cuda_without_component();
-    out.copy_(composite_quantize(x, geometry, options, key.value()));
+    if (path == Path::kFused && x.is_cuda() && !key.per_sample()) {
+      warn_cuda_without_component();
+    }
+    out.copy_(composite_quantize(x, geometry, options, key));
   }
 }
 
@@ -114,23 +139,25 @@ inline at::Tensor quantize_new(const at::Tensor& x, const Geometry& geometry,
     return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
                                                              options, key);
   }
-  if (path == Path::kFused && x.is_cuda() && cuda_backend() != nullptr) {
+  if (path == Path::kFused && x.is_cuda() && !key.per_sample() &&
+      cuda_backend() != nullptr) {
     at::Tensor out = at::empty_like(x);
     cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
     return out;
   }
-  if (path == Path::kFused && x.is_cuda()) warn_cuda_without_component();
-  return composite_quantize(x, geometry, options, key.value());
+  if (path == Path::kFused && x.is_cuda() && !key.per_sample()) {
+    warn_cuda_without_component();
+  }
+  return composite_quantize(x, geometry, options, key);
 }
 
 /// randomized_quantize_() on behalf of the public entry `fn`.
 inline at::Tensor& quantize_inplace(
     at::Tensor& x, const RandomizedQuantizationOptions& options,
-    const c10::optional<at::Generator>& generator, const char* fn,
-    Path path = Path::kFused) {
+    const KeySource& keys, const char* fn, Path path = Path::kFused) {
   const Geometry geometry = check_inputs(x, options, fn);
   check_inplace(x, fn);
-  const CallKey key = draw_call_key(x, generator, fn);
+  const CallKey key = keys.key(x, geometry, fn);
   // Autograd's record of x's writes; also refuses an inference tensor
   // outside inference mode, before anything is written.
   x.unsafeGetTensorImpl()->bump_version();
@@ -141,11 +168,10 @@ inline at::Tensor& quantize_inplace(
 /// randomized_quantize_out() on behalf of the public entry `fn`.
 inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
                                 const RandomizedQuantizationOptions& options,
-                                const c10::optional<at::Generator>& generator,
-                                const char* fn) {
+                                const KeySource& keys, const char* fn) {
   const Geometry geometry = check_inputs(x, options, fn);
   check_out(out, x, options, fn);
-  const CallKey key = draw_call_key(x, generator, fn);
+  const CallKey key = keys.key(x, geometry, fn);
   if (out.sizes() != x.sizes()) {
     out.resize_(x.sizes(), x.suggest_memory_format());
   }
@@ -164,13 +190,13 @@ inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
 /// error messages: "randomized_quantize", the module, a transform).
 inline at::Tensor quantize(const at::Tensor& x,
                            const RandomizedQuantizationOptions& options,
-                           const c10::optional<at::Generator>& generator,
-                           const char* fn, Path path = Path::kFused) {
+                           const KeySource& keys, const char* fn,
+                           Path path = Path::kFused) {
   if (options.inplace()) {
     at::Tensor self = x;  // a handle: in-place ops take const Tensor& too
-    return quantize_inplace(self, options, generator, fn, path);
+    return quantize_inplace(self, options, keys, fn, path);
   }
-  const auto [geometry, key] = setup_call(x, options, generator, fn);
+  const auto [geometry, key] = setup_call(x, options, keys, fn);
   const at::Tensor q = quantize_new(x, geometry, options, key, path);
   return options.straight_through() ? attach_straight_through(x, q) : q;
 }
@@ -221,6 +247,34 @@ inline at::Tensor& randomized_quantize_out(
     c10::optional<at::Generator> generator = c10::nullopt) {
   return detail::quantize_out(out, x, options, generator,
                               "randomized_quantize_out");
+}
+
+/// randomized_quantize() with sample-keyed draws: sample n's region count,
+/// cut points, proxies and coin depend only on (keys.seed, keys.epoch,
+/// keys.index[n], channel) and the options, not on N, its position, the
+/// thread count, the device or any generator (nothing is drawn). So a batch
+/// equals its samples quantized one by one (unbatched, with their index),
+/// and a permuted batch gives the permuted output. CUDA tensors take the
+/// composite path. Throws c10::Error on bad keys (length other than N, a
+/// non-integer dtype, a negative index, another device).
+inline at::Tensor randomized_quantize(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options,
+    const SampleKeys& keys) {
+  return detail::quantize(x, options, keys, "randomized_quantize");
+}
+
+/// randomized_quantize_() with sample-keyed draws.
+inline at::Tensor& randomized_quantize_(
+    at::Tensor& x, const RandomizedQuantizationOptions& options,
+    const SampleKeys& keys) {
+  return detail::quantize_inplace(x, options, keys, "randomized_quantize_");
+}
+
+/// randomized_quantize_out() with sample-keyed draws.
+inline at::Tensor& randomized_quantize_out(
+    at::Tensor& out, const at::Tensor& x,
+    const RandomizedQuantizationOptions& options, const SampleKeys& keys) {
+  return detail::quantize_out(out, x, options, keys, "randomized_quantize_out");
 }
 
 /// The parameters randomized_quantize() would use for x with the generator

@@ -4,6 +4,8 @@
 /// Dropout, it augments in training mode and is the identity in eval mode.
 
 #include <torch/nn/cloneable.h>
+#include <torch/nn/modules/common.h>
+#include <torch/nn/modules/container/any_value.h>
 #include <torch/nn/pimpl.h>
 
 #include <ostream>
@@ -11,6 +13,7 @@
 #include "randquant/detail/checks.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
+#include "randquant/sample_keys.h"
 
 namespace randquant {
 
@@ -36,10 +39,14 @@ class RandomizedQuantizationImpl
   /// Checks the options (Cloneable calls it after copying, too).
   void reset() override { detail::check_options(options, kName); }
 
-  /// Quantized x in training mode, x in eval mode. Errors name
+  /// Quantized x in training mode, x in eval mode. With `keys`, the draws
+  /// are keyed per sample (randomized_quantize(x, options, keys)); without,
+  /// they come from the module's generator. Errors name
   /// "RandomizedQuantization".
-  at::Tensor forward(const at::Tensor& x) {
+  at::Tensor forward(const at::Tensor& x,
+                     const c10::optional<SampleKeys>& keys = c10::nullopt) {
     if (!is_training()) return x;
+    if (keys.has_value()) return detail::quantize(x, options, *keys, kName);
     return detail::quantize(x, options, generator_, kName);
   }
 
@@ -60,6 +67,12 @@ class RandomizedQuantizationImpl
 
   /// The options; changes apply to the next forward().
   RandomizedQuantizationOptions options;
+
+ protected:
+  // `keys` may be left out when the module runs inside torch::nn::Sequential
+  // or AnyModule.
+  FORWARD_HAS_DEFAULT_ARGS({1,
+                            torch::nn::AnyValue(c10::optional<SampleKeys>())})
 
  private:
   /// The entry named in error messages.

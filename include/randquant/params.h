@@ -34,6 +34,9 @@ struct QuantizationParams {
   at::Tensor applied;  ///< (N) bool: the sample's coin came up (prob. p)
   /// (N, C) bool: applied and the slice has a finite value.
   at::Tensor quantized;
+  /// (N) int64, sample-keyed calls only: the key of each sample, under
+  /// which its slices draw with index = channel (undefined otherwise).
+  at::Tensor sample_keys;
 };
 
 /// Dtype of the per-slice arithmetic for inputs of dtype `dtype`: the
@@ -85,19 +88,41 @@ class ParamsWriter {
         cuts_(params.cuts.data_ptr<A>()),
         proxies_(params.proxies.data_ptr<T>()),
         applied_(params.applied.data_ptr<bool>()),
-        quantized_(params.quantized.data_ptr<bool>()) {}
+        quantized_(params.quantized.data_ptr<bool>()),
+        sample_keys_(params.sample_keys.defined()
+                         ? params.sample_keys.data_ptr<int64_t>()
+                         : nullptr) {}
 
-  /// Draws every sample's coin (before any fill()).
+  /// Draws every sample's coin (before any fill()): under the call's key
+  /// with index n, or under sample n's own key with index 0.
   void draw_coins() const {
     for (int64_t n = 0; n < samples_; ++n) {
-      applied_[n] = core::sample_applied(key_, static_cast<uint64_t>(n), p_);
+      applied_[n] =
+          sample_keys_ != nullptr
+              ? core::sample_applied(static_cast<uint64_t>(sample_keys_[n]), 0,
+                                     p_)
+              : core::sample_applied(key_, static_cast<uint64_t>(n), p_);
     }
+  }
+
+  /// Key of the Philox streams of slice s.
+  uint64_t slice_key(int64_t s) const {
+    return sample_keys_ != nullptr
+               ? static_cast<uint64_t>(sample_keys_[s / channels_])
+               : key_;
+  }
+
+  /// Index of the Philox streams of slice s: s, or its channel when keyed
+  /// per sample.
+  uint64_t slice_index(int64_t s) const {
+    return static_cast<uint64_t>(sample_keys_ != nullptr ? s % channels_ : s);
   }
 
   /// Slice s from its min/max over finite values (lo > hi: none).
   void fill(int64_t s, A lo, A hi) const {
-    const core::SliceHeader<A> header = core::slice_header(
-        key_, static_cast<uint64_t>(s), lo, hi, cfg_, applied_[s / channels_]);
+    const uint64_t key = slice_key(s), index = slice_index(s);
+    const core::SliceHeader<A> header =
+        core::slice_header(key, index, lo, hi, cfg_, applied_[s / channels_]);
     lo_[s] = header.lo;
     hi_[s] = header.hi;
     regions_[s] = header.regions;
@@ -105,8 +130,8 @@ class ParamsWriter {
     A* row_cuts = cuts_ + s * (rmax_ - 1);
     T* row_proxies = proxies_ + s * rmax_;
     if (header.regions > 0) {
-      core::fill_slice_params<T>(key_, static_cast<uint64_t>(s), header, cfg_,
-                                 row_cuts, row_proxies);
+      core::fill_slice_params<T>(key, index, header, cfg_, row_cuts,
+                                 row_proxies);
     }
     const int64_t filled = header.regions;
     for (int64_t k = filled > 0 ? filled - 1 : 0; k < rmax_ - 1; ++k) {
@@ -137,6 +162,7 @@ class ParamsWriter {
   T* proxies_;
   bool* applied_;
   bool* quantized_;
+  const int64_t* sample_keys_;
 };
 
 /// Per-slice math for every slice of (lo, hi) on the CPU, in parallel.
@@ -156,7 +182,7 @@ void fill_params_cpu(QuantizationParams& params,
 inline QuantizationParams allocate_params(
     int64_t samples, int64_t channels, uint64_t key,
     const RandomizedQuantizationOptions& options, at::ScalarType dtype,
-    at::Tensor lo = {}, at::Tensor hi = {}) {
+    at::Tensor lo = {}, at::Tensor hi = {}, at::Tensor sample_keys = {}) {
   const int64_t rmax = max_slice_regions(options);
   const auto cpu = at::TensorOptions().device(at::kCPU);
   const auto acc = cpu.dtype(accumulate_dtype(dtype));
@@ -171,19 +197,23 @@ inline QuantizationParams allocate_params(
   params.proxies = at::empty({samples, channels, rmax}, cpu.dtype(dtype));
   params.applied = at::empty({samples}, cpu.dtype(at::kBool));
   params.quantized = at::empty({samples, channels}, cpu.dtype(at::kBool));
+  params.sample_keys = std::move(sample_keys);
   return params;
 }
 
 /// Parameters of a call from its per-slice min/max (`lo`, `hi`: (N, C) CPU
 /// tensors of the accumulate dtype; lo > hi marks a slice without finite
-/// values) and its key. Takes ownership of lo and hi.
+/// values) and its key (or, `sample_keys` defined, its per-sample keys).
+/// Takes ownership of lo and hi.
 inline QuantizationParams make_params(
     at::Tensor lo, at::Tensor hi, uint64_t key,
-    const RandomizedQuantizationOptions& options, at::ScalarType dtype) {
+    const RandomizedQuantizationOptions& options, at::ScalarType dtype,
+    at::Tensor sample_keys = {}) {
   const int64_t samples = lo.size(0);
   const int64_t channels = lo.size(1);
-  QuantizationParams params = allocate_params(
-      samples, channels, key, options, dtype, std::move(lo), std::move(hi));
+  QuantizationParams params =
+      allocate_params(samples, channels, key, options, dtype, std::move(lo),
+                      std::move(hi), std::move(sample_keys));
   AT_DISPATCH_ALL_TYPES_AND2(
       at::kHalf, at::kBFloat16, dtype, "randquant_params",
       [&] { fill_params_cpu<scalar_t>(params, options); });

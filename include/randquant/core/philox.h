@@ -92,5 +92,19 @@ class PhiloxStream {
   Philox4 cache_;
 };
 
+/// The key of one sample of a sample-keyed call: 64 bits of Philox4x32-10
+/// with key words (seed_lo, seed_hi) and counter (index_lo, index_hi,
+/// epoch_lo, epoch_hi). A pure function of (seed, epoch, index), so a
+/// sample's draws do not depend on its batch, its position or the device.
+RANDQUANT_INLINE uint64_t sample_key(uint64_t seed, uint64_t epoch,
+                                     uint64_t index) {
+  const Philox4 r = philox4x32_10(
+      Philox4{{static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32),
+               static_cast<uint32_t>(epoch),
+               static_cast<uint32_t>(epoch >> 32)}},
+      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  return (static_cast<uint64_t>(r.v[1]) << 32) | r.v[0];
+}
+
 }  // namespace core
 }  // namespace randquant

@@ -153,7 +153,7 @@ void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
 /// (detail/compiled_instantiations.h) and callers' translation units skip
 /// them.
 template <typename T>
-void quantize_views(const detail::SliceViews& views, uint64_t key,
+void quantize_views(const detail::SliceViews& views, const detail::CallKey& key,
                     const RandomizedQuantizationOptions& options) {
   const int64_t samples = views.in_v.size(0);
   const int64_t channels = views.in_v.size(1);
@@ -163,7 +163,8 @@ void quantize_views(const detail::SliceViews& views, uint64_t key,
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
   const QuantizationParams params = detail::allocate_params(
-      samples, channels, key, options, views.in_v.scalar_type());
+      samples, channels, key.per_sample() ? 0 : key.value(), options,
+      views.in_v.scalar_type(), {}, {}, key.samples);
   const detail::ParamsWriter<T> writer(params, options);
   writer.draw_coins();
   const bool slice_fits =
@@ -203,7 +204,7 @@ struct RandomizedQuantizeFunctor<c10::DeviceType::CPU> {
                         const detail::CallKey& key) {
     AT_DISPATCH_ALL_TYPES_AND2(
         at::kHalf, at::kBFloat16, views.in_v.scalar_type(), "randquant_cpu",
-        [&] { cpu::quantize_views<scalar_t>(views, key.value(), options); });
+        [&] { cpu::quantize_views<scalar_t>(views, key, options); });
     return views.finish();
   }
 };

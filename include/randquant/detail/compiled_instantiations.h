@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "randquant/cpu/quantize_cpu.h"
+#include "randquant/detail/generator.h"
 #include "randquant/detail/slice_views.h"
 #include "randquant/options.h"
 #include "randquant/params.h"
@@ -30,12 +31,12 @@
 /// by PREFIX (`extern` to declare them, nothing to define them). PREFIX is
 /// a keyword and T a template argument: neither can be parenthesized.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define RANDQUANT_CPU_INSTANTIATIONS(PREFIX, T)               \
-  PREFIX template void randquant::cpu::quantize_views<T>(     \
-      const randquant::detail::SliceViews&, uint64_t,         \
-      const randquant::RandomizedQuantizationOptions&);       \
-  PREFIX template void randquant::detail::fill_params_cpu<T>( \
-      randquant::QuantizationParams&,                         \
+#define RANDQUANT_CPU_INSTANTIATIONS(PREFIX, T)                                \
+  PREFIX template void randquant::cpu::quantize_views<T>(                      \
+      const randquant::detail::SliceViews&, const randquant::detail::CallKey&, \
+      const randquant::RandomizedQuantizationOptions&);                        \
+  PREFIX template void randquant::detail::fill_params_cpu<T>(                  \
+      randquant::QuantizationParams&,                                          \
       const randquant::RandomizedQuantizationOptions&);
 // NOLINTEND(bugprone-macro-parentheses)
 

@@ -23,6 +23,20 @@ namespace detail {
 struct CallKey {
   uint64_t host = 0;  ///< the key, when drawn on the host
   at::Tensor device;  ///< the key's bits as a 0-dim int64 tensor, or undefined
+  /// Sample-keyed calls: (N) int64 CPU tensor, the key of each sample
+  /// (core::sample_key); its slices draw under (key of n, channel c).
+  /// Undefined: every slice draws under the call's key with index n * C + c.
+  at::Tensor samples;
+
+  /// Keys of a sample-keyed call.
+  static CallKey from_samples(at::Tensor sample_keys) {
+    CallKey k;
+    k.samples = std::move(sample_keys);
+    return k;
+  }
+
+  /// Whether the draws are keyed per sample.
+  bool per_sample() const { return samples.defined(); }
 
   /// A key drawn on the host.
   static CallKey from_host(uint64_t key) {

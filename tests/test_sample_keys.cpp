@@ -1,0 +1,155 @@
+// Sample-keyed draws: a sample's augmentation is a pure function of (seed,
+// epoch, index, channel) and the options.
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "randquant/randquant.h"
+#include "test_util.h"
+
+namespace rq = randquant;
+using rq::SampleKeys;
+using rq_test::random_input;
+using rq_test::same_bits;
+using Opt = rq::RandomizedQuantizationOptions;
+
+namespace {
+
+SampleKeys keys(std::vector<int64_t> index, uint64_t seed = 11,
+                uint64_t epoch = 3) {
+  return SampleKeys{seed, epoch, at::tensor(index, at::kLong)};
+}
+
+/// Option sets with every kind of draw: cut points, proxies, random R, the
+/// coin; and a trailing channel dimension.
+std::vector<Opt> option_sets() {
+  return {Opt(8), Opt(3).max_regions(40).p(0.5), Opt(256),
+          Opt(6).channel_dim(-1)};
+}
+
+}  // namespace
+
+TEST(SampleKeys, ABatchEqualsItsSamplesOneByOneInAnyOrder) {
+  for (at::ScalarType dtype : {at::kFloat, at::kByte, at::kHalf}) {
+    for (const Opt& o : option_sets()) {
+      SCOPED_TRACE(::testing::Message() << dtype << " " << o);
+      const at::Tensor x = random_input({5, 3, 9, 7}, dtype, 2);
+      const std::vector<int64_t> index = {40, 7, 123456789012, 0, 9};
+      const at::Tensor batch = rq::randomized_quantize(x, o, keys(index));
+      for (int64_t n = 0; n < 5; ++n) {
+        const at::Tensor one = rq::randomized_quantize(
+            x[n], Opt(o).batched(false), keys({index[n]}));
+        EXPECT_TRUE(same_bits(one, batch[n])) << "sample " << n;
+      }
+      // Permuted batch, permuted output; a sub-batch, its rows.
+      const std::vector<int64_t> order = {3, 0, 4, 1, 2};
+      std::vector<int64_t> permuted_index;
+      for (int64_t i : order) permuted_index.push_back(index[i]);
+      const at::Tensor perm = at::tensor(order, at::kLong);
+      EXPECT_TRUE(same_bits(rq::randomized_quantize(x.index_select(0, perm), o,
+                                                    keys(permuted_index)),
+                            batch.index_select(0, perm)));
+      EXPECT_TRUE(same_bits(rq::randomized_quantize(x.narrow(0, 1, 2), o,
+                                                    keys({7, 123456789012})),
+                            batch.narrow(0, 1, 2)));
+    }
+  }
+}
+
+TEST(SampleKeys, CompositeInPlaceOutAndThreadsGiveTheSameBits) {
+  const at::Tensor x = random_input({4, 3, 130, 140}, at::kFloat, 5);
+  const SampleKeys k = keys({1, 2, 3, 4});
+  for (const Opt& o : option_sets()) {
+    SCOPED_TRACE(::testing::Message() << o);
+    const at::Tensor fused = rq::randomized_quantize(x, o, k);
+    // The composite path: the same params, applied with ATen ops.
+    const rq::detail::Geometry geometry = rq::detail::check_inputs(x, o, "t");
+    const at::Tensor composite = rq::detail::quantize_new(
+        x, geometry, o, rq::detail::sample_call_key(k, x, geometry, "t"),
+        rq::detail::Path::kComposite);
+    EXPECT_TRUE(same_bits(fused, composite));
+    at::Tensor self = x.clone();
+    rq::randomized_quantize_(self, o, k);
+    EXPECT_TRUE(same_bits(self, fused));
+    at::Tensor out = at::empty({0});
+    rq::randomized_quantize_out(out, x, o, k);
+    EXPECT_TRUE(same_bits(out, fused));
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    EXPECT_TRUE(same_bits(rq::randomized_quantize(x, o, k), fused));
+    at::set_num_threads(threads);
+  }
+}
+
+TEST(SampleKeys,
+     SeedEpochAndIndexChangeTheDrawsAndNothingIsDrawnFromGenerators) {
+  const at::Tensor x = random_input({2, 3, 16, 16}, at::kFloat, 8);
+  const Opt o(8);
+  const at::Tensor base = rq::randomized_quantize(x, o, keys({5, 6}, 1, 1));
+  EXPECT_FALSE(
+      same_bits(base, rq::randomized_quantize(x, o, keys({5, 6}, 2, 1))));
+  EXPECT_FALSE(
+      same_bits(base, rq::randomized_quantize(x, o, keys({5, 6}, 1, 2))));
+  EXPECT_FALSE(
+      same_bits(base, rq::randomized_quantize(x, o, keys({6, 5}, 1, 1))));
+  // The default generator is neither used nor advanced.
+  torch::manual_seed(0);
+  const at::Tensor next_before = at::randint(1 << 30, {4});
+  torch::manual_seed(0);
+  EXPECT_TRUE(
+      same_bits(rq::randomized_quantize(x, o, keys({5, 6}, 1, 1)), base));
+  EXPECT_TRUE(same_bits(at::randint(1 << 30, {4}), next_before));
+}
+
+TEST(SampleKeys, BadKeysThrowNamingThem) {
+  const at::Tensor x = at::rand({3, 2, 4, 4});
+  const at::Tensor x_before = x.clone();
+  struct Case {
+    SampleKeys k;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {SampleKeys{1, 0, at::Tensor()}, "keys.index is an undefined tensor"},
+      {SampleKeys{1, 0, at::tensor({1.0, 2.0, 3.0})},
+       "keys.index must have an integer dtype, got Double"},
+      {SampleKeys{1, 0, at::tensor({1, 2}, at::kLong)},
+       "keys.index must hold one index per sample (3"},
+      {SampleKeys{1, 0, at::tensor({1, -2, 3}, at::kLong)},
+       "keys.index must be >= 0, got -2 at position 1"},
+      {SampleKeys{1, 0, at::tensor({1, 2, 3}, at::kLong).to(at::kMeta)},
+       "keys.index must be on the CPU or on x's device"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    try {
+      rq::randomized_quantize(x, Opt(), c.k);
+      ADD_FAILURE() << "no error";
+    } catch (const c10::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos)
+          << e.what();
+    }
+    at::Tensor y = x.clone();
+    EXPECT_THROW(rq::randomized_quantize_(y, Opt(), c.k), c10::Error);
+    EXPECT_TRUE(same_bits(y, x_before));
+  }
+  // Unbatched x takes one index; other integer dtypes are accepted.
+  EXPECT_NO_THROW(rq::randomized_quantize(
+      x[0], Opt().batched(false), SampleKeys{1, 0, at::tensor({4}, at::kInt)}));
+  EXPECT_THROW(
+      rq::randomized_quantize(x[0], Opt().batched(false), keys({4, 5})),
+      c10::Error);
+}
+
+TEST(SampleKeys, TheModuleTakesKeysAndStillWorksInSequential) {
+  const at::Tensor x = random_input({2, 3, 8, 8}, at::kFloat, 1);
+  rq::RandomizedQuantization module(Opt(5));
+  EXPECT_TRUE(same_bits(module(x, keys({8, 9})),
+                        rq::randomized_quantize(x, Opt(5), keys({8, 9}))));
+  torch::nn::Sequential seq(module);
+  EXPECT_EQ(seq->forward(x).sizes(), x.sizes());  // generator-keyed
+  module->eval();
+  EXPECT_TRUE(module(x, keys({8, 9})).is_same(x));
+}
