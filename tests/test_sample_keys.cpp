@@ -153,3 +153,82 @@ TEST(SampleKeys, TheModuleTakesKeysAndStillWorksInSequential) {
   module->eval();
   EXPECT_TRUE(module(x, keys({8, 9})).is_same(x));
 }
+
+namespace {
+
+/// 96 random images, target = the example's index.
+struct IndexedImages : torch::data::datasets::Dataset<IndexedImages> {
+  at::Tensor images = random_input({96, 3, 10, 12}, at::kFloat, 4);
+  torch::data::Example<> get(size_t i) override {
+    return {images[static_cast<int64_t>(i)],
+            at::tensor(static_cast<int64_t>(i), at::kLong)};
+  }
+  c10::optional<size_t> size() const override { return 96; }
+};
+
+using Keyed = rq::data::KeyedRandomizedQuantization<IndexedImages>;
+
+/// Every quantized example of one epoch, by index, through a DataLoader.
+template <typename Sampler>
+std::vector<at::Tensor> epoch_by_index(Keyed dataset, size_t workers,
+                                       size_t batch) {
+  auto loader = torch::data::make_data_loader<Sampler>(
+      std::move(dataset),
+      torch::data::DataLoaderOptions().batch_size(batch).workers(workers));
+  std::vector<at::Tensor> by_index(96);
+  for (auto& b : *loader) {
+    for (int64_t j = 0; j < b.target.size(0); ++j) {
+      const at::Tensor target = b.target[j];
+      by_index[target.item<int64_t>()] = b.data[j].clone();
+    }
+  }
+  return by_index;
+}
+
+}  // namespace
+
+TEST(KeyedData, AnyWorkerCountBatchSizeAndOrderGiveTheSameExamples) {
+  const Keyed dataset(IndexedImages(), Opt(6).p(0.8), /*seed=*/9);
+  // get(i): the example alone, keyed by its index.
+  Keyed single = dataset;
+  const std::vector<at::Tensor> reference = [&] {
+    std::vector<at::Tensor> r;
+    for (size_t i = 0; i < 96; ++i) r.push_back(single.get(i).data);
+    return r;
+  }();
+  torch::manual_seed(1);  // the random sampler's order
+  for (size_t workers : {0, 2, 4}) {
+    for (size_t batch : {1, 7, 64}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "workers " << workers << ", batch " << batch);
+      const auto sequential =
+          epoch_by_index<torch::data::samplers::SequentialSampler>(
+              dataset, workers, batch);
+      const auto shuffled =
+          epoch_by_index<torch::data::samplers::RandomSampler>(dataset, workers,
+                                                               batch);
+      for (size_t i = 0; i < 96; ++i) {
+        ASSERT_TRUE(sequential[i].defined() && shuffled[i].defined());
+        EXPECT_TRUE(same_bits(sequential[i], reference[i])) << "index " << i;
+        EXPECT_TRUE(same_bits(shuffled[i], reference[i])) << "index " << i;
+      }
+    }
+  }
+}
+
+TEST(KeyedData, SetEpochReachesEveryCopyAndChangesTheDraws) {
+  Keyed dataset(IndexedImages(), Opt(6), /*seed=*/9);
+  Keyed copy = dataset;  // as a DataLoader worker holds one
+  const at::Tensor epoch0 = copy.get(5).data;
+  dataset.set_epoch(1);
+  EXPECT_EQ(copy.epoch(), 1u);
+  const at::Tensor epoch1 = copy.get(5).data;
+  EXPECT_FALSE(same_bits(epoch0, epoch1));
+  dataset.set_epoch(0);
+  EXPECT_TRUE(same_bits(copy.get(5).data, epoch0));
+  // Distinct indices draw differently (same image content, other keys).
+  IndexedImages same_image;
+  same_image.images = same_image.images[0].expand({96, 3, 10, 12}).clone();
+  Keyed flat(same_image, Opt(6), 9);
+  EXPECT_FALSE(same_bits(flat.get(1).data, flat.get(2).data));
+}

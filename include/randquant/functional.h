@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <c10/util/Optional.h>
 
+#include <utility>
+
 #include "randquant/autograd.h"
 #include "randquant/composite.h"
 #include "randquant/cpu/quantize_cpu.h"
@@ -218,7 +220,8 @@ inline at::Tensor randomized_quantize(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  return detail::quantize(x, options, generator, "randomized_quantize");
+  return detail::quantize(x, options, std::move(generator),
+                          "randomized_quantize");
 }
 
 /// randomized_quantize() in place: quantizes x and returns it, bitwise the
@@ -230,7 +233,7 @@ inline at::Tensor& randomized_quantize_(
     at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  return detail::quantize_inplace(x, options, generator,
+  return detail::quantize_inplace(x, options, std::move(generator),
                                   "randomized_quantize_");
 }
 
@@ -245,7 +248,7 @@ inline at::Tensor& randomized_quantize_out(
     const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  return detail::quantize_out(out, x, options, generator,
+  return detail::quantize_out(out, x, options, std::move(generator),
                               "randomized_quantize_out");
 }
 
@@ -286,7 +289,8 @@ inline QuantizationParams quantization_params(
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
   const char* fn = "quantization_params";
-  const auto [geometry, key] = detail::setup_call(x, options, generator, fn);
+  const auto [geometry, key] =
+      detail::setup_call(x, options, std::move(generator), fn);
   at::NoGradGuard no_grad;
   return detail::composite_params(x, geometry, options, key.value());
 }
@@ -323,7 +327,7 @@ inline at::Tensor randomized_quantize_composite(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  return detail::quantize(x, options, generator,
+  return detail::quantize(x, options, std::move(generator),
                           "randomized_quantize_composite",
                           detail::Path::kComposite);
 }
