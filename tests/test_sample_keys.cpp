@@ -1,9 +1,11 @@
 // Sample-keyed draws: a sample's augmentation is a pure function of (seed,
 // epoch, index, channel) and the options.
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -231,4 +233,28 @@ TEST(KeyedData, SetEpochReachesEveryCopyAndChangesTheDraws) {
   same_image.images = same_image.images[0].expand({96, 3, 10, 12}).clone();
   Keyed flat(same_image, Opt(6), 9);
   EXPECT_FALSE(same_bits(flat.get(1).data, flat.get(2).data));
+}
+
+TEST(Resume, ACheckpointedModuleDrawsWhatTheUninterruptedRunDraws) {
+  const at::Tensor x = random_input({2, 3, 8, 8}, at::kFloat, 3);
+  rq::RandomizedQuantization run(Opt(6).max_regions(12));
+  run->set_generator(at::make_generator<at::CPUGeneratorImpl>(17));
+  for (int step = 0; step < 3; ++step) run(x);  // k steps
+  std::stringstream checkpoint;
+  torch::save(run, checkpoint);
+  std::vector<at::Tensor> uninterrupted;
+  for (int step = 0; step < 3; ++step) uninterrupted.push_back(run(x));
+  // A new process: a fresh module (no generator set, or another one).
+  for (bool with_generator : {false, true}) {
+    SCOPED_TRACE(with_generator);
+    rq::RandomizedQuantization resumed(Opt(6).max_regions(12));
+    if (with_generator) {
+      resumed->set_generator(at::make_generator<at::CPUGeneratorImpl>(99));
+    }
+    checkpoint.seekg(0);
+    torch::load(resumed, checkpoint);
+    for (int step = 0; step < 3; ++step) {
+      EXPECT_TRUE(same_bits(resumed(x), uninterrupted[step])) << step;
+    }
+  }
 }

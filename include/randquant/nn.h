@@ -3,11 +3,14 @@
 /// randquant::RandomizedQuantization: the op as a torch::nn module. Like
 /// Dropout, it augments in training mode and is the identity in eval mode.
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/common.h>
 #include <torch/nn/modules/container/any_value.h>
 #include <torch/nn/pimpl.h>
+#include <torch/serialize/archive.h>
 
+#include <mutex>
 #include <ostream>
 
 #include "randquant/detail/checks.h"
@@ -60,6 +63,33 @@ class RandomizedQuantizationImpl
   /// The generator set by set_generator(), if any.
   const c10::optional<at::Generator>& generator() const { return generator_; }
 
+  /// Saves the module (torch::save): with a generator set, its state too,
+  /// so a run resumed from the checkpoint draws exactly what the
+  /// uninterrupted run would have drawn.
+  void save(torch::serialize::OutputArchive& archive) const override {
+    torch::nn::Module::save(archive);
+    if (generator_.has_value()) {
+      at::Generator generator = *generator_;
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      archive.write(kGeneratorStateKey, generator.get_state());
+    }
+  }
+
+  /// Loads the module (torch::load) and, when the checkpoint holds one,
+  /// its generator's state: into the generator already set, or a new CPU
+  /// generator when none is.
+  void load(torch::serialize::InputArchive& archive) override {
+    torch::nn::Module::load(archive);
+    at::Tensor state;
+    if (!archive.try_read(kGeneratorStateKey, state)) return;
+    if (!generator_.has_value()) {
+      generator_ = at::make_generator<at::CPUGeneratorImpl>();
+    }
+    at::Generator generator = *generator_;
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+
   /// Prints `randquant::RandomizedQuantization(regions=8, ...)`.
   void pretty_print(std::ostream& stream) const override {
     stream << "randquant::RandomizedQuantization(" << options << ")";
@@ -77,6 +107,8 @@ class RandomizedQuantizationImpl
  private:
   /// The entry named in error messages.
   static constexpr const char* kName = "RandomizedQuantization";
+  /// Where save() puts the generator's state.
+  static constexpr const char* kGeneratorStateKey = "randquant_generator_state";
 
   c10::optional<at::Generator> generator_;
 };

@@ -99,6 +99,60 @@ inline at::Tensor randomized_quantize_autograd(
                  channel_dim, std::move(generator));
 }
 
+/// The sample keys of a keyed call from the operator's arguments.
+inline SampleKeys op_keys(const at::Tensor& index, int64_t seed,
+                          int64_t epoch) {
+  TORCH_CHECK(seed >= 0,
+              "randomized_quantize: seed must be >= 0, got seed = ", seed);
+  TORCH_CHECK(epoch >= 0,
+              "randomized_quantize: epoch must be >= 0, got epoch = ", epoch);
+  return SampleKeys{static_cast<uint64_t>(seed), static_cast<uint64_t>(epoch),
+                    index};
+}
+
+/// randquant::randomized_quantize(x, options, SampleKeys{seed, epoch,
+/// index}) into empty_like(x): the CPU and CUDA kernel of
+/// torch.ops.randquant.randomized_quantize_keyed.
+inline at::Tensor randomized_quantize_keyed_op(
+    const at::Tensor& x, const at::Tensor& index, int64_t seed, int64_t epoch,
+    int64_t regions, int64_t max_regions, c10::string_view collapse,
+    c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
+  at::Tensor out = at::empty_like(x);
+  randomized_quantize_out(out, x,
+                          op_options(regions, max_regions, collapse, spacing, p,
+                                     batched, channel_dim),
+                          op_keys(index, seed, epoch));
+  return out;
+}
+
+/// Meta kernel of the keyed operator: the checks of x and the options, and
+/// the output's shape, dtype and strides.
+inline at::Tensor randomized_quantize_keyed_meta(
+    const at::Tensor& x, const at::Tensor& /*index*/, int64_t /*seed*/,
+    int64_t /*epoch*/, int64_t regions, int64_t max_regions,
+    c10::string_view collapse, c10::string_view spacing, double p, bool batched,
+    int64_t channel_dim) {
+  detail::check_inputs(x,
+                       op_options(regions, max_regions, collapse, spacing, p,
+                                  batched, channel_dim),
+                       "randomized_quantize");
+  return at::empty_like(x);
+}
+
+/// Autograd kernel of the keyed operator: no gradient.
+inline at::Tensor randomized_quantize_keyed_autograd(
+    const at::Tensor& x, const at::Tensor& index, int64_t seed, int64_t epoch,
+    int64_t regions, int64_t max_regions, c10::string_view collapse,
+    c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
+  static const auto op =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("randquant::randomized_quantize_keyed", "")
+          .typed<decltype(randomized_quantize_keyed_autograd)>();
+  const at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return op.call(x, index, seed, epoch, regions, max_regions, collapse, spacing,
+                 p, batched, channel_dim);
+}
+
 }  // namespace python
 }  // namespace randquant
 
@@ -111,19 +165,31 @@ TORCH_LIBRARY(randquant, m) {
       "bool batched=True, int channel_dim=0, Generator? generator=None) "
       "-> Tensor",
       {at::Tag::nondeterministic_seeded});
+  // Sample-keyed: a pure function of its arguments (no generator).
+  m.def(
+      "randomized_quantize_keyed(Tensor x, Tensor index, int seed, int epoch, "
+      "int regions=8, int max_regions=0, str collapse='inside_random', "
+      "str spacing='random', float p=1.0, bool batched=True, "
+      "int channel_dim=0) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(randquant, CPU, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_op);
+  m.impl("randomized_quantize_keyed",
+         &randquant::python::randomized_quantize_keyed_op);
 }
 
 TORCH_LIBRARY_IMPL(randquant, Meta, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_meta);
+  m.impl("randomized_quantize_keyed",
+         &randquant::python::randomized_quantize_keyed_meta);
 }
 
 TORCH_LIBRARY_IMPL(randquant, Autograd, m) {
   m.impl("randomized_quantize",
          &randquant::python::randomized_quantize_autograd);
+  m.impl("randomized_quantize_keyed",
+         &randquant::python::randomized_quantize_keyed_autograd);
 }
 
 // CUDA tensors: only in builds with randquant's CUDA component (python/
@@ -132,5 +198,7 @@ TORCH_LIBRARY_IMPL(randquant, Autograd, m) {
 #ifdef RANDQUANT_WITH_CUDA
 TORCH_LIBRARY_IMPL(randquant, CUDA, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_op);
+  m.impl("randomized_quantize_keyed",
+         &randquant::python::randomized_quantize_keyed_op);
 }
 #endif

@@ -126,7 +126,8 @@ class _StraightThrough(torch.autograd.Function):
 
 def randomized_quantize(x, regions=8, collapse="inside_random",
                         spacing="random", p=1.0, batched=True, channel_dim=0,
-                        max_regions=0, generator=None, straight_through=False):
+                        max_regions=0, generator=None, straight_through=False,
+                        *, index=None, seed=0, epoch=0):
     """Randomized Quantization of ``x``; returns a new tensor.
 
     Every slice (one sample's channel: all of its H x W pixels, F x T bins, P
@@ -158,6 +159,13 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
             hands the incoming gradient to ``x`` unchanged (augmenting
             activations of a network in training). Otherwise the output
             carries no gradient.
+        index: (keyword only) sample-keyed draws instead of a generator: the
+            global index of each sample (an integer tensor, or a sequence of
+            ints; one per sample, one for unbatched ``x``). Sample n's draws
+            then depend only on (seed, epoch, index[n], channel): the same
+            in any batch, position, worker or process.
+        seed, epoch: (keyword only, with ``index``) the run's seed and the
+            epoch, integers >= 0.
 
     Raises:
         RuntimeError: carrying randquant's C++ message, which names the bad
@@ -165,10 +173,23 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
         ValueError: ``regions``, ``max_regions`` or ``channel_dim`` is not an
             integer (``regions=8.7``).
     """
-    q = torch.ops.randquant.randomized_quantize(
-        x, _integer("regions", regions), _integer("max_regions", max_regions),
-        str(collapse), str(spacing), float(p), bool(batched),
-        _integer("channel_dim", channel_dim), generator)
+    if index is not None:
+        if generator is not None:
+            raise ValueError("randomized_quantize: pass either generator or "
+                             "index (sample keys), not both")
+        if not isinstance(index, torch.Tensor):
+            index = torch.tensor(index, dtype=torch.int64)
+        q = torch.ops.randquant.randomized_quantize_keyed(
+            x, index, _integer("seed", seed), _integer("epoch", epoch),
+            _integer("regions", regions), _integer("max_regions", max_regions),
+            str(collapse), str(spacing), float(p), bool(batched),
+            _integer("channel_dim", channel_dim))
+    else:
+        q = torch.ops.randquant.randomized_quantize(
+            x, _integer("regions", regions),
+            _integer("max_regions", max_regions), str(collapse), str(spacing),
+            float(p), bool(batched), _integer("channel_dim", channel_dim),
+            generator)
     if straight_through and x.requires_grad and torch.is_grad_enabled():
         return _StraightThrough.apply(x, q)
     return q
@@ -204,6 +225,8 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
             mode too, as the authors' module does; True makes the module the
             identity in eval mode, like ``torch.nn.Dropout`` (and like
             randquant's C++ module).
+        seed, epoch: (keyword only) the keys of ``forward(x, index=...)``;
+            ``epoch`` is an attribute to set every epoch.
 
     The attributes keep the reference's names and are read at every call.
     Besides the differences listed in the package docstring (proxies inside
@@ -214,7 +237,7 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
     def __init__(self, region_num, collapse_to_val="inside_random",
                  spacing="random", transforms_like=False,
                  p_random_apply_rand_quant=1, *, generator=None,
-                 identity_in_eval=False):
+                 identity_in_eval=False, seed=0, epoch=0):
         super().__init__()
         self.region_num = region_num
         self.collapse_to_val = collapse_to_val
@@ -223,11 +246,24 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         self.p_random_apply_rand_quant = p_random_apply_rand_quant
         self.generator = generator
         self.identity_in_eval = identity_in_eval
+        self.seed = seed
+        self.epoch = epoch
 
-    def forward(self, x):
-        """Quantized ``x`` (or ``x`` itself in eval with identity_in_eval)."""
+    def forward(self, x, index=None):
+        """Quantized ``x`` (or ``x`` itself in eval with identity_in_eval).
+
+        With ``index`` (the global index of each sample) the draws are keyed
+        by (``self.seed``, ``self.epoch``, index, channel) instead of the
+        generator; set ``self.epoch`` every epoch.
+        """
         if self.identity_in_eval and not self.training:
             return x
+        if index is not None:
+            return randomized_quantize(
+                x, regions=self.region_num, collapse=self.collapse_to_val,
+                spacing=self.spacing, p=self.p_random_apply_rand_quant,
+                batched=not self.transforms_like, index=index,
+                seed=self.seed, epoch=self.epoch)
         return randomized_quantize(
             x, regions=self.region_num, collapse=self.collapse_to_val,
             spacing=self.spacing, p=self.p_random_apply_rand_quant,

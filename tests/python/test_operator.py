@@ -63,6 +63,14 @@ def test_opcheck():
     ]
     for args, kwargs in cases:
         torch.library.opcheck(op, args, kwargs)
+    # The sample-keyed operator: a pure function of its arguments.
+    keyed = torch.ops.randquant.randomized_quantize_keyed
+    torch.library.opcheck(keyed, (torch.randn(2, 3, 8, 8),
+                                  torch.tensor([4, 9]), 3, 1))
+    torch.library.opcheck(keyed, (torch.randint(0, 256, (3, 8, 8),
+                                                dtype=torch.uint8),
+                                  torch.tensor([2]), 3, 1, 40),
+                          {"batched": False})
     # An explicit generator: everything but AOT dispatch, whose FX tracing
     # cannot take a torch.Generator argument (a limit of torch.fx, for any
     # operator with one).

@@ -65,3 +65,81 @@ def test_numpy_integers_are_integers():
     assert torch.equal(
         randomized_quantize(x, np.int64(8), generator=g.manual_seed(1)),
         randomized_quantize(x, 8, generator=g.manual_seed(1)))
+
+
+# --- sample-keyed draws ----------------------------------------------------
+
+def test_keyed_batch_equals_its_samples_in_any_order():
+    x = torch.randn(5, 3, 8, 8)
+    index = [40, 7, 2**40, 0, 9]
+    batch = randomized_quantize(x, 8, p=0.7, max_regions=20, index=index,
+                                seed=3, epoch=1)
+    for n in range(5):
+        one = randomized_quantize(x[n], 8, p=0.7, max_regions=20,
+                                  batched=False, index=[index[n]], seed=3,
+                                  epoch=1)
+        assert torch.equal(one, batch[n])
+    order = [3, 0, 4, 1, 2]
+    permuted = randomized_quantize(x[order], 8, p=0.7, max_regions=20,
+                                   index=[index[i] for i in order], seed=3,
+                                   epoch=1)
+    assert torch.equal(permuted, batch[order])
+    assert not torch.equal(batch, randomized_quantize(
+        x, 8, p=0.7, max_regions=20, index=index, seed=3, epoch=2))
+
+
+def test_keyed_calls_match_the_cpp_keys_and_check_them():
+    x = torch.randn(2, 3, 8, 8)
+    with pytest.raises(RuntimeError, match="keys.index must hold one index"):
+        randomized_quantize(x, 8, index=[1, 2, 3])
+    with pytest.raises(RuntimeError, match="keys.index must be >= 0"):
+        randomized_quantize(x, 8, index=[1, -2])
+    with pytest.raises(RuntimeError, match="seed must be >= 0"):
+        randomized_quantize(x, 8, index=[1, 2], seed=-1)
+    with pytest.raises(ValueError, match="either generator or index"):
+        randomized_quantize(x, 8, index=[1, 2], generator=torch.Generator())
+    fake = torch.empty(2, 3, 8, 8, device="meta")
+    out = torch.ops.randquant.randomized_quantize_keyed(
+        fake, torch.tensor([1, 2]), 0, 0)
+    assert out.shape == fake.shape and out.device.type == "meta"
+
+
+def test_the_module_takes_index_with_its_seed_and_epoch():
+    module = RandomizedQuantizationAugModule(8, seed=5)
+    x = torch.randn(3, 3, 8, 8)
+    a = module(x, index=[4, 5, 6])
+    assert torch.equal(a, randomized_quantize(x, 8, index=[4, 5, 6], seed=5))
+    module.epoch = 1
+    assert not torch.equal(a, module(x, index=[4, 5, 6]))
+
+
+class _KeyedImages(torch.utils.data.Dataset):
+    """Examples keyed by their index: the same whatever the workers."""
+
+    def __init__(self):
+        self.images = torch.randn(48, 3, 8, 8, generator=torch.Generator()
+                                  .manual_seed(2))
+        self.module = RandomizedQuantizationAugModule(
+            8, transforms_like=True, seed=11)
+
+    def __len__(self):
+        return 48
+
+    def __getitem__(self, i):
+        return self.module(self.images[i], index=[i]), i
+
+
+def _keyed_epoch(workers, batch_size):
+    loader = torch.utils.data.DataLoader(_KeyedImages(), shuffle=True,
+                                         batch_size=batch_size,
+                                         num_workers=workers)
+    out = torch.empty(48, 3, 8, 8)
+    for data, index in loader:
+        out[index] = data
+    return out
+
+
+def test_keyed_examples_are_the_same_for_any_workers_and_batch_size():
+    reference = _keyed_epoch(0, 1)
+    for workers, batch_size in [(2, 7), (2, 16)]:
+        assert torch.equal(_keyed_epoch(workers, batch_size), reference)
