@@ -671,9 +671,16 @@ TEST(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
   rq::SampleKeys cuda_keys = cpu_keys;
   cuda_keys.index = cpu_keys.index.to(kCuda);  // on x's device
   const auto o = RandomizedQuantizationOptions(12).p(0.7);
+  const at::Tensor expected = rq::randomized_quantize(x_cpu, o, cpu_keys);
   EXPECT_TRUE(rq_test::same_bits(
-      rq::randomized_quantize(x_cpu.to(kCuda), o, cuda_keys).cpu(),
-      rq::randomized_quantize(x_cpu, o, cpu_keys)));
+      rq::randomized_quantize(x_cpu.to(kCuda), o, cuda_keys).cpu(), expected));
+  // In place and out= pick their kernel the same way.
+  at::Tensor x = x_cpu.to(kCuda);
+  rq::randomized_quantize_(x, o, cuda_keys);
+  EXPECT_TRUE(rq_test::same_bits(x.cpu(), expected));
+  at::Tensor out = at::empty({0}, x.options());
+  rq::randomized_quantize_out(out, x_cpu.to(kCuda), o, cuda_keys);
+  EXPECT_TRUE(rq_test::same_bits(out.cpu(), expected));
 }
 
 // Which path CUDA tensors take in this binary: prints it, and skips when the

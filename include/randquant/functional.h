@@ -110,6 +110,26 @@ enum class Path {
   kComposite  ///< plain ATen ops
 };
 
+/// The kernel a call runs on.
+enum class Kernel {
+  kCpu,       ///< the fused CPU kernel
+  kCuda,      ///< the CUDA component's fused kernel
+  kComposite  ///< plain ATen ops
+};
+
+/// Picks the kernel for x on `path` (warns once when a CUDA tensor lacks
+/// the CUDA component). The CUDA kernel derives its keys per call, so
+/// sample-keyed calls on CUDA tensors take the composite path.
+inline Kernel pick_kernel(const at::Tensor& x, const CallKey& key, Path path) {
+  if (path != Path::kFused) return Kernel::kComposite;
+  if (x.device().is_cpu()) return Kernel::kCpu;
+  if (x.is_cuda() && !key.per_sample()) {
+    if (cuda_backend() != nullptr) return Kernel::kCuda;
+    warn_cuda_without_component();
+  }
+  return Kernel::kComposite;
+}
+
 /// Quantizes x into `out` (checked: x's shape, dtype and device; x itself
 /// for in place) with the call's key.
 inline void quantize_into(const at::Tensor& x, const at::Tensor& out,
@@ -118,16 +138,17 @@ inline void quantize_into(const at::Tensor& x, const at::Tensor& out,
                           const CallKey& key, Path path) {
   if (x.numel() == 0) return;
   at::NoGradGuard no_grad;
-  if (path == Path::kFused && x.device().is_cpu()) {
-    RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, out, geometry, options,
-                                                      key);
-  } else if (path == Path::kFused && x.is_cuda() && cuda_backend() != nullptr) {
-    cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
-  } else {
-    if (path == Path::kFused && x.is_cuda() && !key.per_sample()) {
-      warn_cuda_without_component();
-    }
-    out.copy_(composite_quantize(x, geometry, options, key));
+  switch (pick_kernel(x, key, path)) {
+    case Kernel::kCpu:
+      RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, out, geometry,
+                                                        options, key);
+      return;
+    case Kernel::kCuda:
+      cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
+      return;
+    case Kernel::kComposite:
+      out.copy_(composite_quantize(x, geometry, options, key));
+      return;
   }
 }
 
@@ -137,20 +158,18 @@ inline at::Tensor quantize_new(const at::Tensor& x, const Geometry& geometry,
                                const CallKey& key, Path path) {
   at::NoGradGuard no_grad;
   if (x.numel() == 0) return at::empty_like(x);
-  if (path == Path::kFused && x.device().is_cpu()) {
-    return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
-                                                             options, key);
+  switch (pick_kernel(x, key, path)) {
+    case Kernel::kCpu:  // its own output layout: no copy for odd layouts
+      return RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(x, geometry,
+                                                               options, key);
+    case Kernel::kCuda:
+      break;
+    case Kernel::kComposite:
+      return composite_quantize(x, geometry, options, key);
   }
-  if (path == Path::kFused && x.is_cuda() && !key.per_sample() &&
-      cuda_backend() != nullptr) {
-    at::Tensor out = at::empty_like(x);
-    cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
-    return out;
-  }
-  if (path == Path::kFused && x.is_cuda() && !key.per_sample()) {
-    warn_cuda_without_component();
-  }
-  return composite_quantize(x, geometry, options, key);
+  at::Tensor out = at::empty_like(x);
+  cuda_backend()(x, out, geometry, options, key);  // randquant::cuda
+  return out;
 }
 
 /// randomized_quantize_() on behalf of the public entry `fn`.

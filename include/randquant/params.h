@@ -143,6 +143,14 @@ class ParamsWriter {
   /// Slice s from the lo/hi already stored in its row.
   void fill(int64_t s) const { fill(s, lo_[s], hi_[s]); }
 
+  /// Every slice from the lo/hi in its row, in parallel (after
+  /// draw_coins()).
+  void fill_all() const {
+    kernel_parallel_for(0, slices(), grain(), [&](int64_t begin, int64_t end) {
+      for (int64_t s = begin; s < end; ++s) fill(s);
+    });
+  }
+
   /// Slices of the call.
   int64_t slices() const { return samples_ * channels_; }
 
@@ -171,10 +179,7 @@ void fill_params_cpu(QuantizationParams& params,
                      const RandomizedQuantizationOptions& options) {
   const ParamsWriter<T> writer(params, options);
   writer.draw_coins();
-  kernel_parallel_for(0, writer.slices(), writer.grain(),
-                      [&](int64_t begin, int64_t end) {
-                        for (int64_t s = begin; s < end; ++s) writer.fill(s);
-                      });
+  writer.fill_all();
 }
 
 /// The tensors of a call's parameters for `samples` x `channels` slices of

@@ -129,12 +129,7 @@ void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
       hi[s] = std::max(hi[s], unit_hi[s * grid.chunks + j]);
     }
   }
-  detail::kernel_parallel_for(0, grid.slices, writer.grain(),
-                              [&](int64_t begin, int64_t end) {
-                                for (int64_t s = begin; s < end; ++s) {
-                                  writer.fill(s);
-                                }
-                              });
+  writer.fill_all();
   parallel_items(grid.units(), elements, [&](int64_t begin, int64_t end) {
     SliceLookupBuilder<T> builder(params);
     for (int64_t u = begin; u < end; ++u) {

@@ -143,7 +143,6 @@ inline at::Tensor RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
     const at::Tensor& x, const detail::Geometry& geometry,
     const RandomizedQuantizationOptions& options,
     const detail::CallKey& key) const {
-  const c10::cuda::CUDAGuard device_guard(x.device());
   return run(detail::make_output_views(x, geometry), options, key);
 }
 
@@ -152,7 +151,6 @@ inline void RandomizedQuantizeFunctor<c10::DeviceType::CUDA>::operator()(
     const detail::Geometry& geometry,
     const RandomizedQuantizationOptions& options,
     const detail::CallKey& key) const {
-  const c10::cuda::CUDAGuard device_guard(x.device());
   run(detail::make_slice_views(x, out, geometry), options, key);
 }
 
