@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include "randquant/detail/output_memory.h"
 #include "randquant/detail/threading.h"
 #include "randquant/functional.h"
 #include "randquant/options.h"
 #include "randquant/sample_keys.h"
+#include "randquant/transforms.h"
 
 namespace randquant {
 namespace data {
@@ -65,20 +65,13 @@ class KeyedRandomizedQuantization
   /// The examples at `indices`, data and targets stacked, the data
   /// quantized in one batched call with keys (seed, epoch, indices).
   ExampleType get_batch(c10::ArrayRef<size_t> indices) override {
-    std::vector<at::Tensor> data, targets;
-    data.reserve(indices.size());
-    targets.reserve(indices.size());
-    for (size_t index : indices) {
-      ExampleType example = source_.get(index);
-      data.push_back(std::move(example.data));
-      targets.push_back(std::move(example.target));
-    }
-    const detail::CallingThreadOnly calling_thread_only;
-    at::Tensor batch = detail::stack_into_new_buffer(data);
-    detail::quantize_inplace(
-        batch, RandomizedQuantizationOptions(options_).batched(true),
-        keys(indices), kName);
-    return {std::move(batch), at::stack(targets)};
+    std::vector<ExampleType> examples;
+    examples.reserve(indices.size());
+    for (size_t index : indices) examples.push_back(source_.get(index));
+    return detail::stack_and_quantize(
+        std::move(examples),
+        RandomizedQuantizationOptions(options_).batched(true), keys(indices),
+        kName);
   }
 
   /// The source's size.

@@ -21,6 +21,31 @@
 #include "randquant/options.h"
 
 namespace randquant {
+namespace detail {
+
+/// The examples' data stacked into one new buffer and quantized there in
+/// place in one batched call (on the calling thread), and their targets
+/// stacked: a batch for one allocation, as Stack<>().
+template <typename Target>
+torch::data::Example<at::Tensor, Target> stack_and_quantize(
+    std::vector<torch::data::Example<at::Tensor, Target>> examples,
+    const RandomizedQuantizationOptions& options, const KeySource& keys,
+    const char* fn) {
+  std::vector<at::Tensor> data, targets;
+  data.reserve(examples.size());
+  targets.reserve(examples.size());
+  for (auto& example : examples) {
+    data.push_back(std::move(example.data));
+    targets.push_back(std::move(example.target));
+  }
+  const CallingThreadOnly calling_thread_only;
+  at::Tensor batch = stack_into_new_buffer(data);
+  quantize_inplace(batch, options, keys, fn);
+  return {std::move(batch), at::stack(targets)};
+}
+
+}  // namespace detail
+
 namespace transforms {
 
 /// Per-example transform: randomized_quantize() of each example's data as
@@ -90,17 +115,8 @@ class BatchRandomizedQuantize
   /// allocation, as Stack<>(). Errors name
   /// "transforms::BatchRandomizedQuantize".
   ExampleType apply_batch(std::vector<ExampleType> examples) override {
-    std::vector<at::Tensor> data, targets;
-    data.reserve(examples.size());
-    targets.reserve(examples.size());
-    for (auto& example : examples) {
-      data.push_back(std::move(example.data));
-      targets.push_back(std::move(example.target));
-    }
-    const detail::CallingThreadOnly calling_thread_only;
-    at::Tensor batch = detail::stack_into_new_buffer(data);
-    detail::quantize_inplace(batch, options_, generator_, kName);
-    return {std::move(batch), at::stack(targets)};
+    return detail::stack_and_quantize(std::move(examples), options_, generator_,
+                                      kName);
   }
 
   /// The options in use (batched() is true).
