@@ -24,7 +24,7 @@ root=${RANDQUANT_TRIXIE_ROOT:-/var/cache/randquant/trixie}
 # torch.compile's C++ backend needs (setuptools, Python headers).
 packages=(cmake ninja-build g++ ccache libtorch-dev libgtest-dev libbenchmark-dev libstb-dev
   python3-torch python3-pytest python3-numpy python3-setuptools python3-dev python3-venv python3-wheel
-  dataset-fashion-mnist libgloo-dev)
+  dataset-fashion-mnist libgloo-dev python3-sklearn)
 # The marker names the package list: a root made for another list is
 # completed, not reused as it is.
 marker=$root/.randquant-root-$(printf '%s\n' "${packages[@]}" | md5sum | cut -c1-12)

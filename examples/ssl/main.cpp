@@ -4,12 +4,16 @@
 // pass, then a linear probe on frozen features. Every arm gets the same
 // encoder initialisation, data, steps and hyper-parameters.
 //
+// With --seeds K every arm runs under K seeds (seed, seed+1, ...): encoder
+// initialisation, data order, augmentation draws and probe all follow the
+// seed, and the report gives mean ± std per arm.
+//
 // Usage: ssl_fashion_mnist [--epochs 3] [--steps N] [--batch-size 256]
-//   [--threads 2] [--device cpu|cuda] [--seed 0] [--regions 8]
+//   [--threads 2] [--device cpu|cuda] [--seed 0] [--seeds 1] [--regions 8]
 //   [--data-dir /usr/share/datasets/fashion-mnist] [--out-dir ssl_results]
 //   [--train-images 20000] [--test-images 10000] [--probe-epochs 10]
 //   [--noise-std 0.25] [--temperature 0.5] [--lr 0.001]
-//   [--arms random_init,noise,rq,crop_flip,crop_flip_rq]
+//   [--arms random_init,noise,rq,crop_flip,crop_flip_rq,rq_feature]
 #include <randquant/randquant.h>
 #include <torch/torch.h>
 
@@ -47,6 +51,7 @@ struct Flags {
       {"threads", "2"},
       {"device", "cpu"},
       {"seed", "0"},
+      {"seeds", "1"},
       {"regions", "8"},
       {"data-dir", "/usr/share/datasets/fashion-mnist"},
       {"out-dir", "ssl_results"},
@@ -56,7 +61,7 @@ struct Flags {
       {"noise-std", "0.25"},
       {"temperature", "0.5"},
       {"lr", "0.001"},
-      {"arms", "random_init,noise,rq,crop_flip,crop_flip_rq"}};
+      {"arms", "random_init,noise,rq,crop_flip,crop_flip_rq,rq_feature"}};
   Flags(int argc, char** argv) {
     for (int i = 1; i < argc; i += 2) {
       const std::string name = std::string(argv[i]).substr(2);
@@ -82,8 +87,9 @@ std::vector<ssl::Arm> parse_arms(const std::string& list) {
   std::stringstream ss(list);
   for (std::string key; std::getline(ss, key, ',');) {
     bool found = false;
-    for (ssl::Arm a : {ssl::Arm::RandomInit, ssl::Arm::Noise, ssl::Arm::RQ,
-                       ssl::Arm::CropFlip, ssl::Arm::CropFlipRQ}) {
+    for (ssl::Arm a :
+         {ssl::Arm::RandomInit, ssl::Arm::Noise, ssl::Arm::RQ,
+          ssl::Arm::CropFlip, ssl::Arm::CropFlipRQ, ssl::Arm::RQFeature}) {
       if (ssl::arm_key(a) == key) arms.push_back(a), found = true;
     }
     if (!found) {
@@ -92,6 +98,73 @@ std::vector<ssl::Arm> parse_arms(const std::string& list) {
     }
   }
   return arms;
+}
+
+/// Progress over all (seed, arm) runs, for the ETA.
+struct Progress {
+  int64_t runs_left = 0;  // trained arms × seeds not finished yet
+  double seconds_per_step = 0;
+};
+
+/// What one (arm, seed) run needs.
+struct Run {
+  ssl::Arm arm;
+  uint64_t seed;
+  int64_t total_steps, steps_per_epoch, batch;
+  torch::Device device;
+};
+
+/// Trains the encoder of `run` with NT-Xent (nothing for random-init);
+/// returns the last epoch's mean loss (NaN when untrained).
+double train(const Run& run, ssl::Encoder& encoder, ssl::Projection& head,
+             ssl::ViewMaker& views, const torch::Tensor& images,
+             const Flags& flags, ssl::Report& report, Progress& progress) {
+  if (run.arm == ssl::Arm::RandomInit) return std::nan("");
+  std::vector<torch::Tensor> params = encoder->parameters();
+  for (auto& p : head->parameters()) params.push_back(p);
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(flags.real("lr")));
+  const int64_t n = images.size(0), batch = run.batch;
+  double epoch_loss = 0, final_loss = std::nan("");
+  int64_t epoch_steps = 0;
+  torch::Tensor order = torch::randperm(n);
+  auto t_epoch = Clock::now();
+  for (int64_t step = 0; step < run.total_steps; ++step) {
+    const int64_t pos = (step % run.steps_per_epoch) * batch;
+    if (step > 0 && pos == 0) order = torch::randperm(n);
+    const torch::Tensor x =
+        images.index_select(0, order.narrow(0, pos, std::min(batch, n - pos)))
+            .to(run.device);
+    opt.zero_grad();
+    const torch::Tensor loss =
+        ssl::nt_xent(head(encoder(views(x))), head(encoder(views(x))),
+                     flags.real("temperature"));
+    loss.backward();
+    opt.step();
+    const double l = loss.item<double>();
+    report.add_loss(run.arm, run.seed, step, l);
+    epoch_loss += l;
+    ++epoch_steps;
+    if ((step + 1) % run.steps_per_epoch == 0 || step + 1 == run.total_steps) {
+      const double secs = seconds_since(t_epoch);
+      progress.seconds_per_step = secs / epoch_steps;
+      const double eta =
+          progress.seconds_per_step *
+          ((run.total_steps - step - 1) +
+           run.total_steps * static_cast<double>(progress.runs_left - 1));
+      std::printf(
+          "  [%s] epoch %ld/%ld  loss %.4f  %.0f img/s  ETA %.0f s\n",
+          ssl::arm_key(run.arm).c_str(), step / run.steps_per_epoch + 1,
+          (run.total_steps + run.steps_per_epoch - 1) / run.steps_per_epoch,
+          epoch_loss / epoch_steps, 2.0 * epoch_steps * batch / secs, eta);
+      std::fflush(stdout);
+      final_loss = epoch_loss / epoch_steps;
+      epoch_loss = 0;
+      epoch_steps = 0;
+      t_epoch = Clock::now();
+    }
+  }
+  --progress.runs_left;
+  return final_loss;
 }
 
 }  // namespace
@@ -114,7 +187,12 @@ int main(int argc, char** argv) {
     return 77;  // "skipped" for CTest
   }
   const int64_t n = data.train.images.size(0),
-                batch = flags.integer("batch-size");
+                batch = flags.integer("batch-size"),
+                seeds = flags.integer("seeds");
+  if (seeds < 1) {
+    std::fprintf(stderr, "--seeds must be at least 1, got %ld\n", seeds);
+    return 2;
+  }
   const int64_t steps_per_epoch = std::max<int64_t>(1, n / batch);
   const int64_t total_steps = flags.integer("steps") > 0
                                   ? flags.integer("steps")
@@ -122,88 +200,55 @@ int main(int argc, char** argv) {
   const std::vector<ssl::Arm> arms = parse_arms(flags.str("arms"));
   std::printf(
       "Fashion-MNIST: %ld train / %ld test images; %ld steps of batch %ld per "
-      "arm; "
-      "%d threads; device %s\n",
-      n, data.test.images.size(0), total_steps, batch, at::get_num_threads(),
-      device.str().c_str());
+      "arm; %ld seed(s); %d threads; device %s\n",
+      n, data.test.images.size(0), total_steps, batch, seeds,
+      at::get_num_threads(), device.str().c_str());
 
   ssl::Report report(out_dir);
-  int trained_arms = 0;
-  for (ssl::Arm arm : arms) trained_arms += arm != ssl::Arm::RandomInit;
-  int arms_done = 0;
-  double seconds_per_step = 0;
-  for (ssl::Arm arm : arms) {
-    const auto t_arm = Clock::now();
-    torch::manual_seed(static_cast<uint64_t>(
-        flags.integer("seed")));  // same init for every arm
-    ssl::Encoder encoder;
-    ssl::Projection head;
-    ssl::ViewMaker views(arm, flags.integer("regions"), flags.real("noise-std"),
-                         static_cast<uint64_t>(flags.integer("seed")) + 1);
-    encoder->to(device);
-    head->to(device);
-    double final_loss = std::nan("");
-    if (arm != ssl::Arm::RandomInit) {
-      std::vector<torch::Tensor> params = encoder->parameters();
-      for (auto& p : head->parameters()) params.push_back(p);
-      torch::optim::Adam opt(params,
-                             torch::optim::AdamOptions(flags.real("lr")));
-      double epoch_loss = 0;
-      int64_t epoch_steps = 0;
-      torch::Tensor order = torch::randperm(n);
-      auto t_epoch = Clock::now();
-      for (int64_t step = 0; step < total_steps; ++step) {
-        const int64_t pos = (step % steps_per_epoch) * batch;
-        if (step > 0 && pos == 0) order = torch::randperm(n);
-        const torch::Tensor x =
-            data.train.images
-                .index_select(0, order.narrow(0, pos, std::min(batch, n - pos)))
-                .to(device);
-        opt.zero_grad();
-        const torch::Tensor loss =
-            ssl::nt_xent(head(encoder(views(x))), head(encoder(views(x))),
-                         flags.real("temperature"));
-        loss.backward();
-        opt.step();
-        const double l = loss.item<double>();
-        report.add_loss(arm, step, l);
-        epoch_loss += l;
-        ++epoch_steps;
-        const bool epoch_end =
-            (step + 1) % steps_per_epoch == 0 || step + 1 == total_steps;
-        if (epoch_end) {
-          const double secs = seconds_since(t_epoch);
-          seconds_per_step = secs / epoch_steps;
-          const double eta =
-              seconds_per_step * ((total_steps - step - 1) +
-                                  total_steps * (trained_arms - arms_done - 1));
-          std::printf(
-              "  [%s] epoch %ld/%ld  loss %.4f  %.0f img/s  ETA %.0f s\n",
-              ssl::arm_key(arm).c_str(), step / steps_per_epoch + 1,
-              (total_steps + steps_per_epoch - 1) / steps_per_epoch,
-              epoch_loss / epoch_steps, 2.0 * epoch_steps * batch / secs, eta);
-          std::fflush(stdout);
-          final_loss = epoch_loss / epoch_steps;
-          epoch_loss = 0;
-          epoch_steps = 0;
-          t_epoch = Clock::now();
-        }
+  Progress progress;
+  for (ssl::Arm arm : arms) progress.runs_left += arm != ssl::Arm::RandomInit;
+  progress.runs_left *= seeds;
+  for (int64_t k = 0; k < seeds; ++k) {
+    const auto seed = static_cast<uint64_t>(flags.integer("seed") + k);
+    if (seeds > 1) std::printf("seed %llu\n", (unsigned long long)seed);
+    for (ssl::Arm arm : arms) {
+      const auto t_arm = Clock::now();
+      const Run run{arm, seed, total_steps, steps_per_epoch, batch, device};
+      // The same initialisation and data order for every arm of a seed: the
+      // global generator is reset before the encoder is made and draws
+      // nothing else until training starts.
+      torch::manual_seed(seed);
+      randquant::RandomizedQuantization feature_rq{nullptr};
+      if (arm == ssl::Arm::RQFeature) {
+        feature_rq = randquant::RandomizedQuantization(
+            randquant::RandomizedQuantizationOptions(flags.integer("regions"))
+                .straight_through(true));
+        feature_rq->set_generator(
+            at::make_generator<at::CPUGeneratorImpl>(seed + 2));
       }
-      ++arms_done;
+      ssl::Encoder encoder(feature_rq);
+      ssl::Projection head;
+      ssl::ViewMaker views(arm, flags.integer("regions"),
+                           flags.real("noise-std"), seed + 1);
+      encoder->to(device);
+      head->to(device);
+      const double final_loss =
+          train(run, encoder, head, views, data.train.images, flags, report,
+                progress);
+      const double train_seconds = seconds_since(t_arm);
+      const auto t_probe = Clock::now();
+      torch::manual_seed(seed + 7);
+      const double accuracy = ssl::linear_probe(
+          ssl::features(encoder, data.train.images, device), data.train.labels,
+          ssl::features(encoder, data.test.images, device), data.test.labels,
+          flags.integer("probe-epochs"));
+      report.add_result(arm, seed, final_loss, accuracy, train_seconds,
+                        seconds_since(t_probe));
+      std::printf("%-26s linear probe %.2f %%  (%.0f s)\n",
+                  ssl::arm_name(arm).c_str(), 100 * accuracy,
+                  seconds_since(t_arm));
+      std::fflush(stdout);
     }
-    const double train_seconds = seconds_since(t_arm);
-    const auto t_probe = Clock::now();
-    torch::manual_seed(static_cast<uint64_t>(flags.integer("seed")) + 7);
-    const double accuracy = ssl::linear_probe(
-        ssl::features(encoder, data.train.images, device), data.train.labels,
-        ssl::features(encoder, data.test.images, device), data.test.labels,
-        flags.integer("probe-epochs"));
-    report.add_result(arm, final_loss, accuracy, train_seconds,
-                      seconds_since(t_probe));
-    std::printf("%-26s linear probe %.2f %%  (%.0f s)\n",
-                ssl::arm_name(arm).c_str(), 100 * accuracy,
-                seconds_since(t_arm));
-    std::fflush(stdout);
   }
   const bool finite = report.write_and_print(seconds_since(t_start));
   return finite ? 0 : 1;

@@ -21,15 +21,16 @@ inline torch::Tensor features(Encoder& encoder, const torch::Tensor& images,
   return torch::cat(out);
 }
 
-/// Test accuracy of a linear classifier on standardized features, trained
-/// with Adam on minibatches for `epochs` epochs.
+/// Test accuracy of a linear classifier (`classes` outputs) on standardized
+/// features, trained with Adam on minibatches for `epochs` epochs.
 inline double linear_probe(const torch::Tensor& train_x,
                            const torch::Tensor& train_y,
                            const torch::Tensor& test_x,
-                           const torch::Tensor& test_y, int64_t epochs) {
+                           const torch::Tensor& test_y, int64_t epochs,
+                           int64_t classes = 10) {
   const torch::Tensor mean = train_x.mean(0), std = train_x.std(0) + 1e-6;
   const torch::Tensor xtr = (train_x - mean) / std, xte = (test_x - mean) / std;
-  torch::nn::Linear classifier(xtr.size(1), 10);
+  torch::nn::Linear classifier(xtr.size(1), classes);
   torch::optim::Adam opt(classifier->parameters(),
                          torch::optim::AdamOptions(1e-2));
   const int64_t n = xtr.size(0), batch = 256;

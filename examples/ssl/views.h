@@ -10,7 +10,7 @@
 namespace ssl {
 
 /// One experimental arm: how the two views of an image are made.
-enum class Arm { RandomInit, Noise, RQ, CropFlip, CropFlipRQ };
+enum class Arm { RandomInit, Noise, RQ, CropFlip, CropFlipRQ, RQFeature };
 
 /// Display name of an arm.
 inline std::string arm_name(Arm arm) {
@@ -25,6 +25,8 @@ inline std::string arm_name(Arm arm) {
       return "crop+flip";
     case Arm::CropFlipRQ:
       return "crop+flip+RQ";
+    case Arm::RQFeature:
+      return "RQ on embeddings";
   }
   return "?";
 }
@@ -42,6 +44,8 @@ inline std::string arm_key(Arm arm) {
       return "crop_flip";
     case Arm::CropFlipRQ:
       return "crop_flip_rq";
+    case Arm::RQFeature:
+      return "rq_feature";
   }
   return "?";
 }
@@ -86,6 +90,7 @@ struct ViewMakerImpl : torch::nn::Module {
       case Arm::CropFlipRQ:
         return rq(crop_flip(x, 4));
       case Arm::RandomInit:
+      case Arm::RQFeature:  // its views differ inside the encoder
         break;
     }
     return x;
