@@ -127,9 +127,8 @@ int run_rank(const std::map<std::string, std::string>& flags) {
             std::get<0>(at::_unique(index)).numel() == index.numel();
         for (int r = 1; r < world; ++r)
           distinct = distinct && !at::equal(per_rank[0], per_rank[r]);
-        std::vector<size_t> global(index.numel());
-        for (int64_t i = 0; i < index.numel(); ++i)
-          global[i] = static_cast<size_t>(index[i].item<int64_t>());
+        const int64_t* first = index.data_ptr<int64_t>();
+        const std::vector<size_t> global(first, first + index.numel());
         const at::Tensor one_process = reference.get_batch(global).data;
         const at::Tensor source =
             at::stack({images.get(global[0]).data, images.get(global[1]).data});

@@ -103,7 +103,6 @@ std::vector<ssl::Arm> parse_arms(const std::string& list) {
 /// Progress over all (seed, arm) runs, for the ETA.
 struct Progress {
   int64_t runs_left = 0;  // trained arms × seeds not finished yet
-  double seconds_per_step = 0;
 };
 
 /// What one (arm, seed) run needs.
@@ -146,9 +145,8 @@ double train(const Run& run, ssl::Encoder& encoder, ssl::Projection& head,
     ++epoch_steps;
     if ((step + 1) % run.steps_per_epoch == 0 || step + 1 == run.total_steps) {
       const double secs = seconds_since(t_epoch);
-      progress.seconds_per_step = secs / epoch_steps;
       const double eta =
-          progress.seconds_per_step *
+          secs / epoch_steps *
           ((run.total_steps - step - 1) +
            run.total_steps * static_cast<double>(progress.runs_left - 1));
       std::printf(

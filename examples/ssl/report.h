@@ -85,7 +85,7 @@ class Report {
         "results: %s/results.csv (every seed), %s/summary.csv (mean, std), "
         "loss curves: %s/losses.csv\n",
         dir_.c_str(), dir_.c_str(), dir_.c_str());
-    chart(seeds);
+    chart(summaries, seeds);
     return finite;
   }
 
@@ -168,7 +168,7 @@ class Report {
 
   /// Loss curves (left, mean over seeds) and probe accuracies with their
   /// standard deviation as error bars (right) in chart.png.
-  void chart(int seeds) const {
+  void chart(const std::vector<Summary>& summaries, int seeds) const {
     const std::string script = dir_ + "/chart.gp";
     std::ofstream gp(script);
     gp << "set terminal pngcairo size 1100,420 font ',10'\n"
@@ -178,7 +178,6 @@ class Report {
        << "'\nset xlabel 'step'\nset key top right\nplot ";
     // The accuracy axis spans the bars' range (differences are a few
     // points; a 0–100 axis would hide the error bars).
-    const std::vector<Summary> summaries = summarize();
     double lo = 100, hi = 0;
     for (const Summary& s : summaries) {
       lo = std::min(lo, 100 * (s.accuracy.mean - s.accuracy.std));

@@ -41,8 +41,7 @@ inline std::vector<std::vector<double>> read_csv_rows(const std::string& path) {
     bool numeric = true;
     for (std::string cell; std::getline(ss, cell, ',');) {
       try {
-        size_t used = 0;
-        row.push_back(std::stod(cell, &used));
+        row.push_back(std::stod(cell));
       } catch (const std::exception&) {
         numeric = false;
       }

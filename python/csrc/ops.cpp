@@ -70,17 +70,22 @@ inline at::Tensor randomized_quantize_op(
   return out;
 }
 
-/// Meta kernel: the argument checks and the output's shape, dtype and
-/// strides, without data (fake tensors, torch.compile's tracing).
+/// What both operators' Meta kernels return: the checks of x and the
+/// options, then an output of x's shape, dtype and strides, without data
+/// (fake tensors, torch.compile's tracing).
+inline at::Tensor checked_meta_output(const at::Tensor& x,
+                                      const RandomizedQuantizationOptions& o) {
+  detail::check_inputs(x, o, "randomized_quantize");
+  return at::empty_like(x);
+}
+
+/// Meta kernel of randomized_quantize.
 inline at::Tensor randomized_quantize_meta(
     const at::Tensor& x, int64_t regions, int64_t max_regions,
     c10::string_view collapse, c10::string_view spacing, double p, bool batched,
     int64_t channel_dim, c10::optional<at::Generator> /*generator*/) {
-  detail::check_inputs(x,
-                       op_options(regions, max_regions, collapse, spacing, p,
-                                  batched, channel_dim),
-                       "randomized_quantize");
-  return at::empty_like(x);
+  return checked_meta_output(x, op_options(regions, max_regions, collapse,
+                                           spacing, p, batched, channel_dim));
 }
 
 /// Autograd kernel: the output carries no gradient (an augmentation; the
@@ -125,18 +130,14 @@ inline at::Tensor randomized_quantize_keyed_op(
   return out;
 }
 
-/// Meta kernel of the keyed operator: the checks of x and the options, and
-/// the output's shape, dtype and strides.
+/// Meta kernel of the keyed operator.
 inline at::Tensor randomized_quantize_keyed_meta(
     const at::Tensor& x, const at::Tensor& /*index*/, int64_t /*seed*/,
     int64_t /*epoch*/, int64_t regions, int64_t max_regions,
     c10::string_view collapse, c10::string_view spacing, double p, bool batched,
     int64_t channel_dim) {
-  detail::check_inputs(x,
-                       op_options(regions, max_regions, collapse, spacing, p,
-                                  batched, channel_dim),
-                       "randomized_quantize");
-  return at::empty_like(x);
+  return checked_meta_output(x, op_options(regions, max_regions, collapse,
+                                           spacing, p, batched, channel_dim));
 }
 
 /// Autograd kernel of the keyed operator: no gradient.
