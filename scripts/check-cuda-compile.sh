@@ -11,7 +11,8 @@
 #
 # Environment: NVCC (/usr/local/cuda/bin/nvcc); TORCH_INCLUDE, the LibTorch
 # include root (/usr/include: bookworm's 1.13; scripts/check-libtorch2.sh
-# passes Debian trixie's 2.6); CUDA_ARCHS ("80 90").
+# passes Debian trixie's 2.6 or sid's 2.14); CUDA_ARCHS ("80 90"); CXX_STD, the
+# standard (c++17; LibTorch 2.12 and later need c++20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -42,14 +43,14 @@ check_deps() {  # check_deps DEPFILE WHAT
 }
 
 for arch in ${CUDA_ARCHS:-80 90}; do
-  "$nvcc" -std=c++17 -O2 -arch=sm_$arch --expt-relaxed-constexpr --fmad=false \
+  "$nvcc" -std="${CXX_STD:-c++17}" -O2 -arch=sm_$arch --expt-relaxed-constexpr --fmad=false \
     -ftz=false -prec-div=true -prec-sqrt=true \
     -Xcompiler -ffp-contract=off "${includes[@]}" -MD -MF "$out/cu.d" \
     -c src/cuda/randquant.cu -o "$out/randquant_sm$arch.o"
   check_deps "$out/cu.d" src/cuda/randquant.cu
   echo "check-cuda-compile: src/cuda/randquant.cu -> sm_$arch object ($(stat -c %s "$out/randquant_sm$arch.o") bytes), headers $torch_include"
 done
-${CXX:-g++} -std=c++17 -fsyntax-only -Wall -Wextra "${includes[@]}" \
+${CXX:-g++} -std="${CXX_STD:-c++17}" -fsyntax-only -Wall -Wextra "${includes[@]}" \
   -isystem "$cuda_include" -Itests -MD -MF "$out/graph.d" tests/test_cuda_graph.cpp
 check_deps "$out/graph.d" tests/test_cuda_graph.cpp
 echo "check-cuda-compile: tests/test_cuda_graph.cpp compiles (g++ -fsyntax-only), headers $torch_include"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Compiles randquant against LibTorch 2.x headers: Debian trixie's
-# libtorch-dev 2.6, downloaded (not installed) next to bookworm's 1.13.
+# libtorch-dev 2.6 (or another suite's: RANDQUANT_LIBTORCH2_SUITE=sid gives
+# 2.14), downloaded (not installed) next to bookworm's 1.13.
 #
 #   scripts/check-libtorch2.sh [--cuda-only]
 #
-# --cuda-only skips step 2 (CI builds and tests everything against 2.6 for
-# real in a trixie root, scripts/test-libtorch2.sh; nvcc is not there).
+# --cuda-only skips step 2 (CI builds and tests everything against 2.6 and
+# 2.14 for real in Debian roots, scripts/test-stack.sh; nvcc is not there).
 #
 # 1. Unless the cache holds them, downloads trixie's libtorch-dev with
 #    apt-get (its own sources list, package lists and cache under the cache
@@ -15,7 +16,7 @@
 #    ATen, c10, caffe2 and torch (its dependencies libtorch2.6, python3-dev
 #    and libprotobuf-dev are for linking and Python; nothing here includes
 #    them).
-# 2. `g++ -std=c++17 -fsyntax-only` of every public header alone (a one-line
+# 2. `g++ -std=c++17 -fsyntax-only` (C++20 from LibTorch 2.12) of every public header alone (a one-line
 #    TU each), tests/*.cpp (but test_cuda_graph.cpp, see 3), tests/tsan/*.cpp, examples/*.cpp,
 #    examples/ssl/main.cpp, benchmarks/*.cpp and src/randquant.cpp (with
 #    RANDQUANT_COMPILED: the extern declarations, then the definitions),
@@ -25,7 +26,7 @@
 #    TU's dependency list is checked too: a header of the 1.13 install
 #    (/usr/include/{ATen,c10,torch,caffe2,...}) means the TU used a header
 #    that 2.6 lacks, and fails the check.
-# 3. scripts/check-cuda-compile.sh with the 2.6 headers: nvcc of the CUDA
+# 3. scripts/check-cuda-compile.sh with the 2.x headers: nvcc of the CUDA
 #    component (sm_90) and tests/test_cuda_graph.cpp (skipped without nvcc).
 # Environment: RANDQUANT_LIBTORCH2_CACHE, RANDQUANT_LIBTORCH2_SUITE (trixie),
 # RANDQUANT_LIBTORCH2_MIRROR (http://deb.debian.org/debian), CXX (g++),
@@ -33,8 +34,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-cache=${RANDQUANT_LIBTORCH2_CACHE:-.cache/libtorch-2.6}
 suite=${RANDQUANT_LIBTORCH2_SUITE:-trixie}
+cache=${RANDQUANT_LIBTORCH2_CACHE:-.cache/libtorch-$suite}
 mirror=${RANDQUANT_LIBTORCH2_MIRROR:-http://deb.debian.org/debian}
 cxx=${CXX:-g++}
 jobs=${RANDQUANT_LIBTORCH2_JOBS:-2}
@@ -51,7 +52,8 @@ if [ ! -f "$cache/complete" ]; then
   : >"$apt/status"  # nothing installed, as far as this apt knows
   opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
         -o "Dir::State::Lists=$apt/lists" -o "Dir::State::status=$apt/status"
-        -o "Dir::Cache=$apt/cache" -o "APT::Get::List-Cleanup=0")
+        -o "Dir::Cache=$apt/cache" -o "APT::Get::List-Cleanup=0"
+        -o "Acquire::Check-Valid-Until=false")  # a snapshot mirror's sid is "expired"
   # As root apt downloads as user _apt, who cannot write to our folder.
   [ "$(id -u)" -eq 0 ] && opts+=(-o "APT::Sandbox::User=root")
   apt-get "${opts[@]}" -qq update
@@ -71,6 +73,11 @@ case $version in
   2.*) ;;
   *) echo "check-libtorch2: expected a 2.x libtorch-dev, got $version" >&2; exit 1 ;;
 esac
+# ATen needs C++20 from 2.12 on (randquant's CMake package asks for it then).
+minor=$(echo "$version" | cut -d. -f2)
+std=c++17
+[ "$minor" -ge 12 ] && std=c++20
+export CXX_STD=$std
 
 if [ "${1:-}" = --cuda-only ]; then
   echo "== check-libtorch2: CUDA sources against libtorch-dev $version"
@@ -111,7 +118,7 @@ check_one() {  # check_one SOURCE: compiles it, checks its dependencies
     *) name=$(echo "${src#"$root"/}" | tr / _) ;;  # tests_test_quantize.cpp
   esac
   local log=$work/log/$name.log dep=$work/log/$name.d
-  if ! "$cxx" -std=c++17 -fsyntax-only -Wall -Wextra -MD -MF "$dep" \
+  if ! "$cxx" -std="$CXX_STD" -fsyntax-only -Wall -Wextra -MD -MF "$dep" \
       -I"$root/include" -isystem "$inc" -isystem "$inc/torch/csrc/api/include" \
       -I/usr/include/stb "$src" >"$log" 2>&1; then
     echo "FAIL $src"

@@ -55,6 +55,7 @@ gpu_name=unknown
 cuda_counts="not run"
 all_counts="not run"
 cuda_path="unknown"
+cxx_standard=""
 
 note() { echo "[gpu-check $(($(date +%s) - start))s] $*"; }
 # left SECONDS_WANTED: the smaller of what a step wants and what is left.
@@ -77,6 +78,7 @@ finish() {
     echo "GPU: $gpu_name"
     echo "torch: ${torch_info:-unknown}"
     echo "nvcc: ${nvcc_version:-unknown}"
+    echo "C++ standard: ${cxx_standard:-unknown}"
     echo "CUDA path for CUDA tensors: $cuda_path"
     echo "tests --gtest_filter='*_CUDA*': $cuda_counts"
     echo "tests, whole suite: $all_counts"
@@ -239,6 +241,11 @@ main() {
     failures+=("configure")
     return 1
   fi
+  # The standard randquant's CMake package picked for this torch (C++20
+  # from LibTorch 2.12, C++17 before), for C++ and CUDA sources alike.
+  cxx_standard=$(grep -Eo 'randquant: C\+\+[0-9]+ for LibTorch [^ ]*' "$config_log" |
+    sed 's/^randquant: //' | head -1)
+  note "standard: ${cxx_standard:-not reported}"
   local targets=(randquant_tests)
   if [ "$dry" != 1 ]; then
     if ! grep -q 'CUDA component randquant::cuda enabled' "$config_log"; then
