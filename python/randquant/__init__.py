@@ -195,6 +195,27 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
     return q
 
 
+class _SavedGenerator:
+    """A ``torch.Generator`` as plain data: its device and its state.
+
+    The state is kept as ``bytes``, not as the uint8 tensor ``get_state()``
+    returns: a tensor reaches DataLoader workers through torch's
+    shared-memory pickling, which failed for this one in workers of torch
+    1.13 under ``forkserver`` and ``spawn`` ("unable to resize file"); bytes
+    pickle as they are.
+    """
+
+    def __init__(self, generator):
+        self.device = str(generator.device)
+        self.state = bytes(generator.get_state().tolist())
+
+    def rebuild(self):
+        """A new generator on ``device`` in the saved state."""
+        g = torch.Generator(device=self.device)
+        g.set_state(torch.tensor(list(self.state), dtype=torch.uint8))
+        return g
+
+
 class RandomizedQuantizationAugModule(torch.nn.Module):
     """Drop-in replacement for the authors' module of the same name.
 
@@ -215,12 +236,14 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
             reference draws per channel there, randquant per sample.
         generator: (keyword only) a ``torch.Generator``; default: the
             default generator of the input's device. In a DataLoader worker
-            process (which holds a forked copy of the generator's state) the
-            module draws from a stream of that worker's own, seeded from the
-            copied state and the worker's seed, so workers never repeat each
-            other's draws, each epoch differs, and a fixed
-            ``torch.manual_seed`` (or loader generator), generator seed and
-            worker count reproduce.
+            process (which holds a copy of the generator's state: forked, or
+            pickled under ``spawn`` and ``forkserver``, where the module
+            sends the state and rebuilds the generator) the module draws
+            from a stream of that worker's own, seeded from the copied state
+            and the worker's seed, so workers never repeat each other's
+            draws, each epoch differs, and a fixed ``torch.manual_seed`` (or
+            loader generator), generator seed and worker count reproduce,
+            under every start method.
         identity_in_eval: (keyword only) False (default) quantizes in eval
             mode too, as the authors' module does; True makes the module the
             identity in eval mode, like ``torch.nn.Dropout`` (and like
@@ -298,6 +321,32 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
                            % 2**63)
         self.__dict__["_worker_stream"] = (g, info.seed, stream)
         return stream
+
+    def __getstate__(self):
+        """The module's state for pickling, its generator as a saved state.
+
+        DataLoader workers started with ``spawn`` or ``forkserver`` (Python
+        3.14's default) receive the dataset, and so this module, by
+        pickling; a ``torch.Generator`` cannot be pickled. Its device and
+        ``get_state()`` travel instead, and ``__setstate__`` rebuilds an
+        equal generator, so a worker then derives its own stream from it as a
+        forked worker does. The worker stream cache is not sent.
+        """
+        parent = getattr(super(), "__getstate__", None)
+        state = dict(parent() if parent is not None else self.__dict__)
+        state.pop("_worker_stream", None)
+        g = state.get("generator")
+        if isinstance(g, torch.Generator):
+            state["generator"] = _SavedGenerator(g)
+        return state
+
+    def __setstate__(self, state):
+        """Restores ``__getstate__``'s state, rebuilding the generator."""
+        state = dict(state)
+        saved = state.get("generator")
+        if isinstance(saved, _SavedGenerator):
+            state["generator"] = saved.rebuild()
+        super().__setstate__(state)
 
     def extra_repr(self):
         return (f"region_num={self.region_num}, "

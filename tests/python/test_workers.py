@@ -6,38 +6,74 @@ import torch
 from randquant import RandomizedQuantizationAugModule, randomized_quantize
 
 
-class _SameImage(torch.utils.data.Dataset):
-    """64 copies of one image, quantized by a module (transforms_like)."""
+# Every start method DataLoader workers can have: fork (Linux's default up to
+# Python 3.13), forkserver (the default from Python 3.14) and spawn. Under the
+# last two the dataset, with its modules, reaches each worker by pickling.
+START_METHODS = ["fork", "forkserver", "spawn"]
 
-    def __init__(self, module):
+
+class _SameImage(torch.utils.data.Dataset):
+    """64 copies of one image, quantized by two modules (transforms_like):
+    one with an explicit generator, one drawing from the default one."""
+
+    def __init__(self, generator_seed):
         self.image = torch.arange(3 * 8 * 8, dtype=torch.float32).view(3, 8, 8)
-        self.module = module
+        self.explicit = RandomizedQuantizationAugModule(
+            8, transforms_like=True,
+            generator=torch.Generator().manual_seed(generator_seed))
+        self.default = RandomizedQuantizationAugModule(8, transforms_like=True)
 
     def __len__(self):
         return 64
 
     def __getitem__(self, index):
-        return self.module(self.image)
+        return self.explicit(self.image), self.default(self.image)
 
 
-def _all_outputs(seed, workers):
+def _all_outputs(start_method, seed, generator_seed=0, workers=2):
+    """(explicit-generator outputs, default-generator outputs), 64 each."""
     torch.manual_seed(seed)
-    module = RandomizedQuantizationAugModule(
-        8, transforms_like=True,
-        generator=torch.Generator().manual_seed(0))
-    loader = torch.utils.data.DataLoader(_SameImage(module), batch_size=8,
-                                         num_workers=workers)
-    return torch.cat([batch for batch in loader])
+    loader = torch.utils.data.DataLoader(
+        _SameImage(generator_seed), batch_size=8, num_workers=workers,
+        multiprocessing_context=start_method)
+    explicit, default = zip(*loader)
+    return torch.cat(explicit), torch.cat(default)
 
 
-def test_workers_draw_distinct_streams_and_a_seed_reproduces():
-    first = _all_outputs(seed=1, workers=2)
-    assert first.shape == (64, 3, 8, 8)
-    flat = first.view(64, -1)
-    distinct = {tuple(row.tolist()) for row in flat}
-    assert len(distinct) == 64, f"{64 - len(distinct)} repeated outputs"
-    assert torch.equal(first, _all_outputs(seed=1, workers=2))
-    assert not torch.equal(first, _all_outputs(seed=2, workers=2))
+def _distinct_rows(t):
+    return len({tuple(row.tolist()) for row in t.view(t.shape[0], -1)})
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_workers_draw_distinct_streams_and_a_seed_reproduces(start_method):
+    first = _all_outputs(start_method, seed=1)
+    again = _all_outputs(start_method, seed=1)
+    other_seed = _all_outputs(start_method, seed=2)
+    for name, which in (("explicit generator", 0), ("default generator", 1)):
+        out = first[which]
+        assert out.shape == (64, 3, 8, 8)
+        assert _distinct_rows(out) == 64, (
+            f"{name}: {64 - _distinct_rows(out)} repeated outputs")
+        assert torch.equal(out, again[which]), f"{name}: not reproduced"
+        assert not torch.equal(out, other_seed[which]), (
+            f"{name}: another torch.manual_seed gave the same outputs")
+    # Another seed of the module's own generator changes its draws.
+    assert not torch.equal(
+        first[0], _all_outputs(start_method, seed=1, generator_seed=5)[0])
+
+
+def test_the_module_pickles_its_generator_state():
+    import pickle
+    g = torch.Generator().manual_seed(7)
+    torch.rand(3, generator=g)  # a state that is not a fresh seed's
+    module = RandomizedQuantizationAugModule(8, generator=g)
+    copy = pickle.loads(pickle.dumps(module))
+    assert copy.generator is not g
+    assert torch.equal(copy.generator.get_state(), g.get_state())
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.equal(copy(x), module(x))
+    assert pickle.loads(pickle.dumps(
+        RandomizedQuantizationAugModule(8))).generator is None
 
 
 def test_main_process_draws_from_the_generator_itself():
@@ -129,17 +165,21 @@ class _KeyedImages(torch.utils.data.Dataset):
         return self.module(self.images[i], index=[i]), i
 
 
-def _keyed_epoch(workers, batch_size):
-    loader = torch.utils.data.DataLoader(_KeyedImages(), shuffle=True,
-                                         batch_size=batch_size,
-                                         num_workers=workers)
+def _keyed_epoch(workers, batch_size, start_method=None):
+    loader = torch.utils.data.DataLoader(
+        _KeyedImages(), shuffle=True, batch_size=batch_size,
+        num_workers=workers,
+        multiprocessing_context=start_method if workers else None)
     out = torch.empty(48, 3, 8, 8)
     for data, index in loader:
         out[index] = data
     return out
 
 
-def test_keyed_examples_are_the_same_for_any_workers_and_batch_size():
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_keyed_examples_are_the_same_for_any_workers_and_batch_size(
+        start_method):
     reference = _keyed_epoch(0, 1)
     for workers, batch_size in [(2, 7), (2, 16)]:
-        assert torch.equal(_keyed_epoch(workers, batch_size), reference)
+        assert torch.equal(_keyed_epoch(workers, batch_size, start_method),
+                           reference)
