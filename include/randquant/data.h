@@ -52,13 +52,15 @@ class KeyedRandomizedQuantization
   }
 
   /// Example `index` of the source, its data quantized with keys (seed,
-  /// epoch, index).
+  /// epoch, index): in place only when the source handed over a tensor
+  /// nothing else can see (detail::exclusively_owned()), so the source's
+  /// own tensors are never written, whatever options.inplace() says.
   ExampleType get(size_t index) {
     ExampleType example = source_.get(index);
-    const detail::CallingThreadOnly calling_thread_only;
-    example.data = detail::quantize(
-        example.data, RandomizedQuantizationOptions(options_).batched(false),
-        keys({index}), kName);
+    example.data = detail::quantize_example(
+        std::move(example.data),
+        RandomizedQuantizationOptions(options_).batched(false), keys({index}),
+        kName);
     return example;
   }
 

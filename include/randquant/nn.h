@@ -44,13 +44,29 @@ class RandomizedQuantizationImpl
 
   /// Quantized x in training mode, x in eval mode. With `keys`, the draws
   /// are keyed per sample (randomized_quantize(x, options, keys)); without,
-  /// they come from the module's generator. Errors name
-  /// "RandomizedQuantization".
+  /// they come from the module's generator. With options.inplace(), x is
+  /// quantized in place, as torch::nn::Dropout's inplace option does, when
+  /// nothing but the caller's one handle can see it
+  /// (detail::exclusively_owned()); a view of another tensor, a tensor
+  /// held elsewhere too (a dataset's cache), a from_blob buffer or an
+  /// expanded tensor gets a new output instead, so the module never writes
+  /// memory that is not provably the caller's to give; a tensor that
+  /// requires grad is refused with a c10::Error, as randomized_quantize_()
+  /// refuses it. Errors name "RandomizedQuantization".
   at::Tensor forward(const at::Tensor& x,
                      const c10::optional<SampleKeys>& keys = c10::nullopt) {
     if (!is_training()) return x;
-    if (keys.has_value()) return detail::quantize(x, options, *keys, kName);
-    return detail::quantize(x, options, generator_, kName);
+    RandomizedQuantizationOptions call_options = options;
+    // A tensor that requires grad stays on the in-place path, whose check
+    // refuses it with an error, as torch::nn::Dropout's inplace does.
+    if (call_options.inplace() && !x.requires_grad() &&
+        !detail::exclusively_owned(x)) {
+      call_options.inplace(false);
+    }
+    if (keys.has_value()) {
+      return detail::quantize(x, call_options, *keys, kName);
+    }
+    return detail::quantize(x, call_options, generator_, kName);
   }
 
   /// Draw from `generator` instead of the default generator of the input's

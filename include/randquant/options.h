@@ -41,8 +41,13 @@ struct RandomizedQuantizationOptions {
   TORCH_ARG(bool, straight_through) = false;
   /// false (default): the result is a new tensor. true: x itself is
   /// quantized and returned (as torch::nn::DropoutOptions::inplace), with
-  /// the checks of randomized_quantize_(); honoured by randomized_quantize(),
-  /// randomized_quantize_composite() and the module.
+  /// the checks of randomized_quantize_(), by randomized_quantize() and
+  /// randomized_quantize_composite(); the module does so only when nothing
+  /// but the caller's one handle can see x (never a view, a tensor held
+  /// elsewhere too, an expanded tensor or a from_blob buffer: a new output
+  /// then). Transforms and
+  /// dataset adaptors ignore it: they reuse an example's memory whenever
+  /// nothing else can see it, and never otherwise.
   TORCH_ARG(bool, inplace) = false;
 };
 

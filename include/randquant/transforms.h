@@ -44,6 +44,25 @@ torch::data::Example<at::Tensor, Target> stack_and_quantize(
   return {std::move(batch), at::stack(targets)};
 }
 
+/// One example's data quantized (unbatched or batched as `options` say) on
+/// the calling thread: in place when the call holds the only handle to it
+/// and nothing else can see its memory (exclusively_owned(): e.g. a freshly
+/// decoded or normalised image), into a new tensor otherwise (a view of a
+/// dataset's tensor, a cached tensor, a from_blob buffer: all left
+/// unchanged). options.inplace() is not consulted: for transforms and
+/// dataset adaptors it means "may reuse the input's memory when owned",
+/// which is what this always does.
+inline at::Tensor quantize_example(at::Tensor data,
+                                   RandomizedQuantizationOptions options,
+                                   const KeySource& keys, const char* fn) {
+  const CallingThreadOnly calling_thread_only;
+  options.inplace(false);
+  if (exclusively_owned(data)) {
+    return quantize_inplace(data, options, keys, fn);
+  }
+  return quantize(data, options, keys, fn);
+}
+
 }  // namespace detail
 
 namespace transforms {
@@ -67,15 +86,14 @@ class RandomizedQuantize
 
   /// The quantized example data: `input` itself, quantized in place, when
   /// nothing else can see it (detail::exclusively_owned(): e.g. a freshly
-  /// decoded image); otherwise a new tensor (e.g. a view into a dataset's
-  /// tensor, which stays unchanged). Errors name
-  /// "transforms::RandomizedQuantize".
+  /// decoded image); otherwise a new tensor (a view into a dataset's
+  /// tensor, a tensor the dataset still holds, a from_blob buffer: each
+  /// stays unchanged). options.inplace(true) changes nothing: the
+  /// transform already reuses the input's memory whenever it owns it.
+  /// Errors name "transforms::RandomizedQuantize".
   at::Tensor operator()(at::Tensor input) override {
-    const detail::CallingThreadOnly calling_thread_only;
-    if (detail::exclusively_owned(input)) {
-      return detail::quantize_inplace(input, options_, generator_, kName);
-    }
-    return detail::quantize(input, options_, generator_, kName);
+    return detail::quantize_example(std::move(input), options_, generator_,
+                                    kName);
   }
 
   /// The options in use (batched() is false).
@@ -112,7 +130,8 @@ class BatchRandomizedQuantize
 
   /// Stacked and quantized data, stacked targets: the data is stacked into
   /// one new buffer and quantized there in place, so a batch costs one
-  /// allocation, as Stack<>(). Errors name
+  /// allocation, as Stack<>(); the examples' own tensors are only read.
+  /// Errors name
   /// "transforms::BatchRandomizedQuantize".
   ExampleType apply_batch(std::vector<ExampleType> examples) override {
     return detail::stack_and_quantize(std::move(examples), options_, generator_,

@@ -8,6 +8,8 @@
 /// allocator does under THP_MEM_ALLOC_ENABLE=1). Host only (ATen).
 
 #include <ATen/ATen.h>
+#include <ATen/MemoryOverlap.h>
+#include <c10/core/InferenceMode.h>
 
 #include <cstdint>
 #include <vector>
@@ -75,13 +77,21 @@ inline at::Tensor stack_into_new_buffer(at::TensorList tensors) {
 }
 
 /// Whether nothing but this handle can see t's elements, so writing them in
-/// place is invisible to anyone else: the only handle to its TensorImpl,
-/// the only tensor on its storage, memory the storage owns (not from_blob
-/// without a deleter), and no gradient.
+/// place changes no other tensor and no memory the caller merely lent:
+/// - the only handle to its TensorImpl (a dataset or cache that still holds
+///   the tensor keeps it unchanged);
+/// - the only tensor on its storage (not a view of a dataset's tensor);
+/// - memory an allocator owns (not from_blob, with or without a deleter:
+///   its storage has no allocator, and the buffer stays the caller's);
+/// - no element stored for several indices (not expanded);
+/// - no gradient, and writable here (an inference tensor only in
+///   inference mode).
 inline bool exclusively_owned(const at::Tensor& t) {
   return t.defined() && t.use_count() == 1 && t.has_storage() &&
-         t.storage().use_count() == 1 &&
-         t.storage().data_ptr().get_deleter() != nullptr && !t.requires_grad();
+         t.storage().use_count() == 1 && t.storage().allocator() != nullptr &&
+         at::has_internal_overlap(t) == at::MemOverlap::No &&
+         !t.requires_grad() &&
+         (!t.is_inference() || c10::InferenceMode::is_enabled());
 }
 
 }  // namespace detail
