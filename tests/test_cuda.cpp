@@ -687,22 +687,36 @@ TEST(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
 // CUDA component (randquant::cuda) is not linked (composite fallback).
 TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  if (rq::detail::cuda_backend() == nullptr) {
-    std::cout << "[randquant] CUDA path: composite (randquant::cuda not "
-                 "linked into this binary)"
-              << std::endl;
-    GTEST_SKIP() << "randquant::cuda is not linked: CUDA tensors take the "
-                    "composite path";
-  }
+#if RANDQUANT_TEST_WITH_CUDA_COMPONENT
+  // This binary links randquant::cuda: its registration must have filled
+  // the slot, or every CUDA tensor would silently take the composite path.
+  ASSERT_NE(rq::detail::cuda_backend(), nullptr)
+      << "randquant::cuda is linked but its backend is not registered";
   std::cout << "[randquant] CUDA path: fused kernel (randquant::cuda)"
             << std::endl;
   RecordProperty("cuda_path", "fused");
-  EXPECT_NE(rq::detail::cuda_backend(), nullptr);
-  const at::Tensor x = random_input({2, 3, 6, 6}, at::kHalf, 21).to(kCuda);
+  const at::Tensor x_cpu = random_input({2, 3, 6, 6}, at::kHalf, 21);
+  const at::Tensor x = x_cpu.to(kCuda);
   const auto o = RandomizedQuantizationOptions(5);
+  const rq::detail::CallKey key = rq::detail::CallKey::from_host(12345);
   const at::Tensor direct = at::empty_like(x);
   rq::detail::cuda_backend()(x, direct, rq::detail::check_inputs(x, o, "test"),
-                             o, rq::detail::CallKey::from_host(12345));
-  EXPECT_TRUE(direct.is_cuda());
-  EXPECT_EQ(direct.sizes(), x.sizes());
+                             o, key);
+  ASSERT_TRUE(direct.is_cuda());
+  // The registered kernel is the fused CUDA kernel: the CPU kernel's bits
+  // for the same key.
+  const at::Tensor on_cpu =
+      rq::RandomizedQuantizeFunctor<c10::DeviceType::CPU>()(
+          x_cpu, rq::detail::check_inputs(x_cpu, o, "test"), o, key);
+  EXPECT_TRUE(rq_test::same_bits(direct.cpu(), on_cpu));
+  EXPECT_FALSE(rq_test::same_bits(direct.cpu(), x_cpu));
+#else
+  EXPECT_EQ(rq::detail::cuda_backend(), nullptr)
+      << "randquant::cuda is not linked into this binary, yet the slot is set";
+  std::cout << "[randquant] CUDA path: composite (randquant::cuda not "
+               "linked into this binary)"
+            << std::endl;
+  GTEST_SKIP() << "randquant::cuda is not linked: CUDA tensors take the "
+                  "composite path";
+#endif
 }

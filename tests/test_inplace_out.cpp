@@ -7,8 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -372,28 +374,81 @@ TEST(Transforms, PerExampleQuantizesOwnedExamplesInPlaceAndNeverADatasetsData) {
   EXPECT_TRUE(same_bits(shared, shared_before));
 }
 
-TEST(CpuPaths, EveryFamilyOfVectorLoopsGivesTheCompositeBits) {
-  // Each cap makes the kernel take the loops a CPU without the others
-  // would (on a CPU lacking a family, that cap repeats a lower one).
-  using rq::cpu::VectorLoops;
-  std::atomic<int>& cap = rq::cpu::vector_loops_cap();
-  const int saved = cap.load();
-  for (VectorLoops loops :
-       {VectorLoops::kPortable, VectorLoops::kAvx2, VectorLoops::kAvx512}) {
-    cap = static_cast<int>(loops);
-    for (at::ScalarType dtype : {at::kFloat, at::kByte, at::kChar}) {
-      for (int64_t r : {2, 8, 9, 16, 17, 40, 256}) {
-        SCOPED_TRACE(::testing::Message() << "loops " << static_cast<int>(loops)
-                                          << " " << dtype << " R " << r);
-        // 67 columns: every loop also has a tail.
-        const at::Tensor x = awkward_input({2, 3, 33, 67}, dtype, r);
-        const Opt o(r);
-        EXPECT_TRUE(same_bits(rq::randomized_quantize(x, o, gen(r)),
-                              rq::randomized_quantize_composite(x, o, gen(r))));
-      }
+namespace {
+
+/// Sets cpu::vector_loops_cap() for a scope and restores it however the
+/// scope ends (a failed assertion included).
+class VectorLoopsCap {
+ public:
+  explicit VectorLoopsCap(rq::cpu::VectorLoops loops)
+      : saved_(rq::cpu::vector_loops_cap().exchange(static_cast<int>(loops))) {}
+  ~VectorLoopsCap() { rq::cpu::vector_loops_cap() = saved_; }
+  VectorLoopsCap(const VectorLoopsCap&) = delete;
+  VectorLoopsCap& operator=(const VectorLoopsCap&) = delete;
+
+ private:
+  int saved_;
+};
+
+/// Whether this CPU runs the loops of `loops` (every family up to the
+/// cap's default is allowed while this asks).
+bool cpu_runs(rq::cpu::VectorLoops loops) {
+  const VectorLoopsCap all(rq::cpu::VectorLoops::kAvx512);
+  switch (loops) {
+    case rq::cpu::VectorLoops::kPortable:
+      return true;
+    case rq::cpu::VectorLoops::kAvx2:
+      return rq::cpu::avx2::available();
+    case rq::cpu::VectorLoops::kAvx512:
+      return rq::cpu::avx512::float_available();
+  }
+  return false;
+}
+
+/// The kernel, its loops capped at `loops`, against the composite path, on
+/// float32 and bytes over small and large R (67 columns: every loop also
+/// has a tail). Skips, saying so, where this CPU lacks the family.
+void check_vector_loops(rq::cpu::VectorLoops loops, const char* name) {
+  if (!cpu_runs(loops)) {
+    GTEST_SKIP() << "this CPU does not run the " << name << " loops";
+  }
+  std::cout << "[randquant] vector loops checked: " << name << std::endl;
+  const VectorLoopsCap cap(loops);
+  for (at::ScalarType dtype : {at::kFloat, at::kByte, at::kChar}) {
+    for (int64_t r : {2, 8, 9, 16, 17, 40, 256}) {
+      SCOPED_TRACE(::testing::Message() << name << " " << dtype << " R " << r);
+      const at::Tensor x = awkward_input({2, 3, 33, 67}, dtype, r);
+      const Opt o(r);
+      EXPECT_TRUE(same_bits(rq::randomized_quantize(x, o, gen(r)),
+                            rq::randomized_quantize_composite(x, o, gen(r))));
     }
   }
-  cap = saved;
+}
+
+}  // namespace
+
+TEST(CpuPaths, PortableLoopsGiveTheCompositeBits) {
+  check_vector_loops(rq::cpu::VectorLoops::kPortable, "portable");
+}
+
+TEST(CpuPaths, Avx2LoopsGiveTheCompositeBits) {
+  check_vector_loops(rq::cpu::VectorLoops::kAvx2, "AVX2");
+}
+
+TEST(CpuPaths, Avx512LoopsGiveTheCompositeBits) {
+  check_vector_loops(rq::cpu::VectorLoops::kAvx512, "AVX-512");
+}
+
+TEST(CpuPaths, TheLoopsCapIsRestoredAfterAFailure) {
+  const int before = rq::cpu::vector_loops_cap().load();
+  try {
+    const VectorLoopsCap cap(rq::cpu::VectorLoops::kPortable);
+    EXPECT_EQ(rq::cpu::vector_loops_cap().load(),
+              static_cast<int>(rq::cpu::VectorLoops::kPortable));
+    throw std::runtime_error("a failing check");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(rq::cpu::vector_loops_cap().load(), before);
 }
 
 namespace {
