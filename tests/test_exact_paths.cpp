@@ -24,19 +24,6 @@ using rq::Spacing;
 using rq::cpu::VectorLoops;
 using rq_test::same_bits;
 
-/// Sets cpu::vector_loops_cap() for a scope; restores it however it ends.
-class LoopsCap {
- public:
-  explicit LoopsCap(VectorLoops loops)
-      : saved_(rq::cpu::vector_loops_cap().exchange(static_cast<int>(loops))) {}
-  ~LoopsCap() { rq::cpu::vector_loops_cap() = saved_; }
-  LoopsCap(const LoopsCap&) = delete;
-  LoopsCap& operator=(const LoopsCap&) = delete;
-
- private:
-  int saved_;
-};
-
 /// x quantized by the fused CPU kernel (with each family of vector loops),
 /// the composite path and the emulated CUDA launch, all equal to
 /// `expected`.
@@ -44,7 +31,7 @@ class LoopsCap {
                                             const at::Tensor& expected) {
   for (VectorLoops loops :
        {VectorLoops::kPortable, VectorLoops::kAvx2, VectorLoops::kAvx512}) {
-    const LoopsCap cap(loops);
+    const rq_test::VectorLoopsCap cap(loops);
     const at::Tensor fused = rq::randomized_quantize(x, o, rq_test::gen(1));
     if (!same_bits(fused, expected)) {
       return ::testing::AssertionFailure()

@@ -376,19 +376,7 @@ TEST(Transforms, PerExampleQuantizesOwnedExamplesInPlaceAndNeverADatasetsData) {
 
 namespace {
 
-/// Sets cpu::vector_loops_cap() for a scope and restores it however the
-/// scope ends (a failed assertion included).
-class VectorLoopsCap {
- public:
-  explicit VectorLoopsCap(rq::cpu::VectorLoops loops)
-      : saved_(rq::cpu::vector_loops_cap().exchange(static_cast<int>(loops))) {}
-  ~VectorLoopsCap() { rq::cpu::vector_loops_cap() = saved_; }
-  VectorLoopsCap(const VectorLoopsCap&) = delete;
-  VectorLoopsCap& operator=(const VectorLoopsCap&) = delete;
-
- private:
-  int saved_;
-};
+using rq_test::VectorLoopsCap;
 
 /// Whether this CPU runs the loops of `loops` (every family up to the
 /// cap's default is allowed while this asks).

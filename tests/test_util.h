@@ -74,6 +74,21 @@ inline const std::vector<Layout>& layouts() {
   return all;
 }
 
+/// Sets cpu::vector_loops_cap() for a scope and restores it however the
+/// scope ends (a failed assertion included).
+class VectorLoopsCap {
+ public:
+  explicit VectorLoopsCap(randquant::cpu::VectorLoops loops)
+      : saved_(randquant::cpu::vector_loops_cap().exchange(
+            static_cast<int>(loops))) {}
+  ~VectorLoopsCap() { randquant::cpu::vector_loops_cap() = saved_; }
+  VectorLoopsCap(const VectorLoopsCap&) = delete;
+  VectorLoopsCap& operator=(const VectorLoopsCap&) = delete;
+
+ private:
+  int saved_;
+};
+
 /// Every dtype randquant supports.
 inline const std::vector<at::ScalarType>& all_dtypes() {
   static const std::vector<at::ScalarType> all = {

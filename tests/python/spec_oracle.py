@@ -1,12 +1,12 @@
 """An independent transcription of SPEC.md ("Per slice", "Randomness") in
 plain Python and PyTorch.
 
-``quantize_uniform`` transcribes the deterministic parts (Uniform spacing with
-Middle or Zeros proxies); ``quantize_keyed`` the whole call for a given key
-(or sample keys): Philox4x32-10 streams, the number of regions, random cut
-points, random proxies and the p coin. The rounding is reproduced exactly as
-randquant specifies it: the per-slice arithmetic runs in float32 (float64 for float64,
-int32 and int64 input), a product that is added is one fused multiply-add
+``quantize_keyed`` transcribes the whole call for a given key (or sample
+keys): Philox4x32-10 streams, the number of regions, random cut points,
+random proxies and the p coin; ``quantize_uniform`` is its deterministic case
+(Uniform spacing with Middle or Zeros proxies). The rounding is reproduced
+exactly as randquant specifies it: the per-slice arithmetic runs in float32
+(float64 for float64, int32 and int64 input), a product that is added is one fused multiply-add
 (rounded once), and integer outputs round half to even, then clamp. Exact
 rationals (fractions.Fraction) stand in for the fused operations, rounded
 once to the arithmetic dtype.
@@ -53,21 +53,6 @@ def lerp_inside(left, right, t, acc):
     return min(max(r, left), right)
 
 
-def uniform_slice_params(lo, hi, regions, collapse, acc):
-    """Sorted cut points c_k = lo + (k / R)(hi - lo), k = 1 .. R-1, and the
-    R proxies of one slice with finite values in [lo, hi]."""
-    cuts = [lerp_inside(lo, hi, round_to(Fraction(k, regions), acc), acc)
-            for k in range(1, regions)]
-    cuts.sort()
-    proxies = []
-    for j in range(regions):
-        left = lo if j == 0 else cuts[j - 1]
-        right = hi if j == regions - 1 else cuts[j]
-        proxies.append(0.0 if collapse == "all_zeros" else
-                       lerp_inside(left, right, 0.5, acc))
-    return cuts, proxies
-
-
 def to_dtype(values, dtype):
     """Proxies (in their arithmetic dtype) as elements of ``dtype``."""
     if dtype.is_floating_point:
@@ -80,32 +65,13 @@ def to_dtype(values, dtype):
 
 def quantize_uniform(x, regions, collapse="middle", batched=True,
                      channel_dim=0):
-    """The deterministic result SPEC.md defines for x (p = 1)."""
-    acc = acc_dtype(x.dtype)
-    sample = x if batched else x.unsqueeze(0)
-    cd = channel_dim % (x.dim() - (1 if batched else 0))
-    view = sample.movedim(1 + cd, 1)  # (N, C, rest...)
-    out = view.clone()
-    n, c = view.shape[:2]
-    for i in range(n):
-        for j in range(c):
-            values = view[i, j].reshape(-1).to(acc)
-            finite = torch.isfinite(values)
-            if not finite.any():
-                continue  # a slice with no finite value is copied
-            lo = values[finite].min().item()
-            hi = values[finite].max().item()
-            cuts, proxies = uniform_slice_params(lo, hi, regions, collapse,
-                                                 acc)
-            # Region index: the number of cut points <= the value.
-            index = torch.searchsorted(torch.tensor(cuts, dtype=acc),
-                                       values.contiguous(), right=True)
-            q = to_dtype(torch.tensor(proxies, dtype=acc)[index], x.dtype)
-            flat = view[i, j].reshape(-1)
-            q = torch.where(finite, q, flat)
-            out[i, j] = q.reshape(view[i, j].shape)
-    out = out.movedim(1, 1 + cd)
-    return out if batched else out.squeeze(0)
+    """The deterministic result SPEC.md defines for x (p = 1): Uniform
+    spacing with Middle or Zeros proxies draws nothing, so any key gives
+    it."""
+    out, _ = quantize_keyed(x, regions, key=0, spacing="uniform",
+                            collapse=collapse, batched=batched,
+                            channel_dim=channel_dim)
+    return out
 
 
 def slices(x, batched=True, channel_dim=0):
