@@ -270,6 +270,11 @@ TEST(Ownership, WhatCountsAsOwned) {
   // Expanded, even alone: one element stored for several indices.
   const at::Tensor expanded = at::rand({3, 1}).expand({3, 4});
   EXPECT_FALSE(exclusively_owned(expanded));
+  // Strides that may make two indices share an element, on a storage it
+  // alone holds: ATen cannot prove it free of overlap, so not owned.
+  at::Tensor overlapping = at::empty({0});
+  overlapping.set_(at::rand({4}).storage(), 0, {3, 3}, {1, 1});
+  EXPECT_FALSE(exclusively_owned(overlapping));
   const at::Tensor base = at::rand({4, 6});
   EXPECT_FALSE(exclusively_owned(base[0]));
   const at::Tensor held = at::rand({6});
