@@ -271,3 +271,122 @@ TEST(Module, ErrorsNameTheEntryThatWasCalled) {
             std::string::npos);
   EXPECT_TRUE(rq_test::same_bits(flags, before));
 }
+
+TEST(GradientCutWarning, OnceWhenAnInputThatRequiresGradLosesItsGradient) {
+  const std::string text = "straight_through";
+  const at::Tensor x = at::randn({2, 3, 6}).requires_grad_(true);
+  const auto cut = RandomizedQuantizationOptions(4);
+  const auto through = RandomizedQuantizationOptions(4).straight_through(true);
+  {
+    rq::detail::gradient_cut_warned() = false;
+    rq_test::WarningCollector warnings;
+    // Silent: a detached input, grad mode off, straight_through on.
+    rq::randomized_quantize(x.detach(), cut);
+    {
+      torch::NoGradGuard no_grad;
+      rq::randomized_quantize(x, cut);
+    }
+    rq::randomized_quantize(x, through);
+    rq::RandomizedQuantization passes_gradient(through);
+    passes_gradient(x);
+    EXPECT_EQ(warnings.count(text), 0);
+    // The function that cuts the gradient: one warning naming it and the
+    // option, however many calls follow.
+    rq::randomized_quantize(x, cut);
+    rq::randomized_quantize(x, cut);
+    rq::randomized_quantize_composite(x, cut);
+    ASSERT_EQ(warnings.count(text), 1);
+    EXPECT_EQ(warnings.count("randomized_quantize: the input requires grad"),
+              1);
+  }
+  {
+    rq::detail::gradient_cut_warned() = false;
+    rq_test::WarningCollector warnings;
+    rq::RandomizedQuantization module(cut);
+    torch::nn::Linear linear(6, 6);
+    const at::Tensor y = module(linear(at::randn({2, 3, 6})));
+    EXPECT_FALSE(y.requires_grad()) << "the documented default";
+    EXPECT_EQ(warnings.count("RandomizedQuantization: the input requires grad"),
+              1);
+    module->eval();
+    rq::detail::gradient_cut_warned() = false;
+    module(x);  // the identity in eval mode cuts nothing
+    EXPECT_EQ(warnings.count(text), 1);
+  }
+}
+
+TEST(Checkpoint, TheModuleSavesAndRestoresItsOptions) {
+  const auto saved_options = RandomizedQuantizationOptions(5)
+                                 .max_regions(9)
+                                 .collapse(rq::Collapse::Middle)
+                                 .spacing(rq::Spacing::Uniform)
+                                 .p(0.25)
+                                 .batched(false)
+                                 .channel_dim(-1)
+                                 .straight_through(true)
+                                 .inplace(true);
+  rq::RandomizedQuantization saved(saved_options);
+  std::stringstream checkpoint;
+  torch::save(saved, checkpoint);
+  rq::RandomizedQuantization loaded(3);
+  torch::load(loaded, checkpoint);
+  std::ostringstream a, b;
+  a << loaded->options;
+  b << saved_options;
+  EXPECT_EQ(a.str(), b.str()) << "every option is restored";
+  // Inside a Sequential, as a layer of a model.
+  torch::nn::Sequential model(torch::nn::Linear(4, 4),
+                              rq::RandomizedQuantization(saved_options));
+  std::stringstream model_checkpoint;
+  torch::save(model, model_checkpoint);
+  torch::nn::Sequential other(torch::nn::Linear(4, 4),
+                              rq::RandomizedQuantization(8));
+  torch::load(other, model_checkpoint);
+  std::ostringstream c;
+  c << other->ptr<rq::RandomizedQuantizationImpl>(1)->options;
+  EXPECT_EQ(c.str(), b.str());
+}
+
+TEST(Checkpoint, ACheckpointOfAnotherModuleTypeIsRefused) {
+  torch::nn::Linear linear(3, 2);
+  std::stringstream checkpoint;
+  torch::save(linear, checkpoint);
+  rq::RandomizedQuantization module(6);
+  try {
+    torch::load(module, checkpoint);
+    FAIL() << "a Linear checkpoint loaded into RandomizedQuantization";
+  } catch (const c10::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("RandomizedQuantization::load"), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("not a checkpoint of "
+                        "randquant::RandomizedQuantization"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("'weight'"), std::string::npos) << what;
+  }
+  EXPECT_EQ(module->options.regions(), 6) << "the module is left as it was";
+  // A saved module whose options are out of range (a damaged file) is
+  // refused with the construction's check.
+  torch::serialize::OutputArchive archive;
+  archive.write("randquant_options",
+                at::tensor(std::vector<double>{1, 0, 0, 0, 0, 1, 1, 0, 0, 0},
+                           at::kDouble));
+  std::stringstream damaged;
+  archive.save_to(damaged);
+  torch::serialize::InputArchive input;
+  input.load_from(damaged);
+  EXPECT_THROW(
+      {
+        try {
+          module->load(input);
+        } catch (const c10::Error& e) {
+          EXPECT_NE(std::string(e.what()).find("regions must be in [1"),
+                    std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      c10::Error);
+  EXPECT_EQ(module->options.regions(), 6);
+}

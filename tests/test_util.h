@@ -2,6 +2,8 @@
 // Helpers shared by the test files.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <cstring>
@@ -12,6 +14,50 @@
 #include "tensor_checks.h"
 
 namespace rq_test {
+
+#if TORCH_VERSION_MAJOR >= 2
+namespace warning_utils = c10::WarningUtils;
+#else
+namespace warning_utils = c10::Warning;  // a namespace in LibTorch 1.x
+#endif
+
+/// Collects the messages of the c10 warnings (TORCH_WARN) given while it is
+/// installed: `WarningCollector warnings; ... warnings.count("text")`.
+class WarningCollector : public c10::WarningHandler {
+ public:
+  WarningCollector() : previous_(warning_utils::get_warning_handler()) {
+    warning_utils::set_warning_handler(this);
+  }
+  ~WarningCollector() override {
+    warning_utils::set_warning_handler(previous_);
+  }
+  WarningCollector(const WarningCollector&) = delete;
+  WarningCollector& operator=(const WarningCollector&) = delete;
+
+#if TORCH_VERSION_MAJOR >= 2
+  void process(const c10::Warning& warning) override {
+    messages.push_back(warning.msg());
+  }
+#else
+  void process(const c10::SourceLocation& /*where*/, const std::string& msg,
+               const bool /*verbatim*/) override {
+    messages.push_back(msg);
+  }
+#endif
+
+  /// How many collected messages contain `text`.
+  int count(const std::string& text) const {
+    int n = 0;
+    for (const std::string& m : messages)
+      n += m.find(text) != std::string::npos;
+    return n;
+  }
+
+  std::vector<std::string> messages;  ///< in the order given
+
+ private:
+  c10::WarningHandler* previous_;
+};
 
 /// A CPU generator seeded with `seed`.
 inline at::Generator gen(uint64_t seed) {

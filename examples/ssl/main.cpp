@@ -14,6 +14,12 @@
 //   [--train-images 20000] [--test-images 10000] [--probe-epochs 10]
 //   [--noise-std 0.25] [--temperature 0.5] [--lr 0.001]
 //   [--arms random_init,noise,rq,crop_flip,crop_flip_rq,rq_feature]
+//   [--views module|keyed]
+//
+// --views keyed makes the rq arm's two views in the data pipeline
+// (randquant::data::KeyedRandomizedViews: view v of image i keyed by seed,
+// epoch, i and v) instead of two calls of the module in the forward pass;
+// the recorded results use the default, module.
 #include <randquant/randquant.h>
 #include <torch/torch.h>
 
@@ -61,7 +67,8 @@ struct Flags {
       {"noise-std", "0.25"},
       {"temperature", "0.5"},
       {"lr", "0.001"},
-      {"arms", "random_init,noise,rq,crop_flip,crop_flip_rq,rq_feature"}};
+      {"arms", "random_init,noise,rq,crop_flip,crop_flip_rq,rq_feature"},
+      {"views", "module"}};
   Flags(int argc, char** argv) {
     for (int i = 1; i < argc; i += 2) {
       const std::string name = std::string(argv[i]).substr(2);
@@ -125,18 +132,31 @@ double train(const Run& run, ssl::Encoder& encoder, ssl::Projection& head,
   const int64_t n = images.size(0), batch = run.batch;
   double epoch_loss = 0, final_loss = std::nan("");
   int64_t epoch_steps = 0;
+  const bool keyed = run.arm == ssl::Arm::RQ && flags.str("views") == "keyed";
+  ssl::KeyedViews keyed_views(images, flags.integer("regions"), run.seed + 1);
   torch::Tensor order = torch::randperm(n);
   auto t_epoch = Clock::now();
   for (int64_t step = 0; step < run.total_steps; ++step) {
     const int64_t pos = (step % run.steps_per_epoch) * batch;
     if (step > 0 && pos == 0) order = torch::randperm(n);
-    const torch::Tensor x =
-        images.index_select(0, order.narrow(0, pos, std::min(batch, n - pos)))
-            .to(run.device);
+    const torch::Tensor indices =
+        order.narrow(0, pos, std::min(batch, n - pos));
+    torch::Tensor first, second;
+    if (keyed) {
+      const torch::Tensor pair =
+          keyed_views
+              .get(indices, static_cast<uint64_t>(step / run.steps_per_epoch))
+              .to(run.device);
+      first = pair.select(1, 0);
+      second = pair.select(1, 1);
+    } else {
+      const torch::Tensor x = images.index_select(0, indices).to(run.device);
+      first = views(x);
+      second = views(x);
+    }
     opt.zero_grad();
-    const torch::Tensor loss =
-        ssl::nt_xent(head(encoder(views(x))), head(encoder(views(x))),
-                     flags.real("temperature"));
+    const torch::Tensor loss = ssl::nt_xent(
+        head(encoder(first)), head(encoder(second)), flags.real("temperature"));
     loss.backward();
     opt.step();
     const double l = loss.item<double>();
@@ -196,6 +216,11 @@ int main(int argc, char** argv) {
                                   ? flags.integer("steps")
                                   : flags.integer("epochs") * steps_per_epoch;
   const std::vector<ssl::Arm> arms = parse_arms(flags.str("arms"));
+  if (flags.str("views") != "module" && flags.str("views") != "keyed") {
+    std::fprintf(stderr, "--views must be module or keyed, got %s\n",
+                 flags.str("views").c_str());
+    return 2;
+  }
   std::printf(
       "Fashion-MNIST: %ld train / %ld test images; %ld steps of batch %ld per "
       "arm; %ld seed(s); %d threads; device %s\n",

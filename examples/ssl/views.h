@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ssl {
@@ -68,6 +69,43 @@ inline torch::Tensor crop_flip(const torch::Tensor& x, int64_t pad) {
   const torch::Tensor flip = (torch::rand({n, 1, 1, 1}) < 0.5).to(x.device());
   return torch::where(flip, cropped.flip({3}), cropped);
 }
+
+/// The training images as a torch::data dataset: get(i) is image i (a view
+/// of the tensor, never written) with target i.
+struct ImageSet : torch::data::datasets::Dataset<ImageSet> {
+  explicit ImageSet(torch::Tensor images) : images(std::move(images)) {}
+  torch::data::Example<> get(size_t i) override {
+    return {images[static_cast<int64_t>(i)],
+            torch::tensor(static_cast<int64_t>(i))};
+  }
+  torch::optional<size_t> size() const override {
+    return static_cast<size_t>(images.size(0));
+  }
+  torch::Tensor images;
+};
+
+/// The RQ arm's two views from the data pipeline instead of the module:
+/// data::KeyedRandomizedViews keys view v of image i by (seed, epoch, i,
+/// v), so the views are the same for any batch size, order or worker
+/// count.
+class KeyedViews {
+ public:
+  KeyedViews(const torch::Tensor& images, int64_t regions, uint64_t seed)
+      : views_(ImageSet(images), 2,
+               randquant::RandomizedQuantizationOptions(regions), seed) {}
+
+  /// Views (B, 2, C, H, W) of the images at `indices` in epoch `epoch`.
+  torch::Tensor get(const torch::Tensor& indices, uint64_t epoch) {
+    views_.set_epoch(epoch);
+    const torch::Tensor host = indices.to(torch::kLong).contiguous();
+    const int64_t* p = host.data_ptr<int64_t>();
+    const std::vector<size_t> batch(p, p + host.numel());
+    return views_.get_batch(batch).data;
+  }
+
+ private:
+  randquant::data::KeyedRandomizedViews<ImageSet> views_;
+};
 
 /// Makes one random view of a batch for an arm. The RQ arms call the
 /// randquant module (training mode) on the whole batch at once.

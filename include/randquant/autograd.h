@@ -5,6 +5,8 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <atomic>
+
 namespace randquant {
 namespace detail {
 
@@ -45,6 +47,27 @@ inline at::Tensor attach_straight_through(const at::Tensor& x,
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+/// Whether warn_gradient_cut() has spoken in this process (tests reset it).
+inline std::atomic<bool>& gradient_cut_warned() {
+  static std::atomic<bool> warned{false};
+  return warned;
+}
+
+/// A call without straight_through whose input requires grad (grad mode
+/// on) returns an output with no gradient: every layer before it silently
+/// gets none. Says so once per process, naming the option that keeps the
+/// gradient; a detached input (the usual augmentation of data) is silent.
+inline void warn_gradient_cut(const at::Tensor& x, const char* fn) {
+  if (!x.requires_grad() || !at::GradMode::is_enabled()) return;
+  if (gradient_cut_warned().exchange(true)) return;
+  TORCH_WARN(fn,
+             ": the input requires grad, but the output carries no gradient "
+             "(straight_through is false), so backward stops here and "
+             "nothing before this op gets a gradient. Set "
+             "straight_through(true) to hand the gradient through unchanged, "
+             "or pass x.detach() to say the cut is meant.");
+}
 
 }  // namespace detail
 }  // namespace randquant

@@ -218,8 +218,10 @@ inline at::Tensor quantize(const at::Tensor& x,
     return quantize_inplace(self, options, keys, fn, path);
   }
   const auto [geometry, key] = setup_call(x, options, keys, fn);
-  const at::Tensor q = quantize_new(x, geometry, options, key, path);
-  return options.straight_through() ? attach_straight_through(x, q) : q;
+  at::Tensor q = quantize_new(x, geometry, options, key, path);
+  if (options.straight_through()) return attach_straight_through(x, q);
+  warn_gradient_cut(x, fn);
+  return q;
 }
 
 }  // namespace detail

@@ -12,6 +12,9 @@
 
 #include <mutex>
 #include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "randquant/detail/checks.h"
 #include "randquant/functional.h"
@@ -79,11 +82,12 @@ class RandomizedQuantizationImpl
   /// The generator set by set_generator(), if any.
   const c10::optional<at::Generator>& generator() const { return generator_; }
 
-  /// Saves the module (torch::save): with a generator set, its state too,
-  /// so a run resumed from the checkpoint draws exactly what the
-  /// uninterrupted run would have drawn.
+  /// Saves the module (torch::save): its options, and with a generator set
+  /// that generator's state, so a run resumed from the checkpoint draws
+  /// exactly what the uninterrupted run would have drawn.
   void save(torch::serialize::OutputArchive& archive) const override {
     torch::nn::Module::save(archive);
+    archive.write(kOptionsKey, options_to_tensor(options));
     if (generator_.has_value()) {
       at::Generator generator = *generator_;
       std::lock_guard<std::mutex> lock(generator.mutex());
@@ -91,13 +95,29 @@ class RandomizedQuantizationImpl
     }
   }
 
-  /// Loads the module (torch::load) and, when the checkpoint holds one,
-  /// its generator's state: into the generator already set, or a new CPU
-  /// generator when none is.
+  /// Loads the module (torch::load): restores the saved options (checked
+  /// as at construction) and, when the checkpoint holds one, its
+  /// generator's state: into the generator already set, or a new CPU
+  /// generator when none is. Throws c10::Error, leaving the module as it
+  /// was, on an archive without randquant's options (a checkpoint of
+  /// another module type: the message lists the keys it holds).
   void load(torch::serialize::InputArchive& archive) override {
     torch::nn::Module::load(archive);
+    at::Tensor saved;
+    if (!archive.try_read(kOptionsKey, saved)) {
+      std::ostringstream keys;
+      for (const std::string& key : archive.keys()) keys << " '" << key << "'";
+      TORCH_CHECK(false, kName,
+                  "::load: the archive holds no randquant options, so it is "
+                  "not a checkpoint of randquant::RandomizedQuantization "
+                  "(its keys:",
+                  keys.str().empty() ? " none" : keys.str(), ")");
+    }
+    const RandomizedQuantizationOptions loaded = options_from_tensor(saved);
     at::Tensor state;
-    if (!archive.try_read(kGeneratorStateKey, state)) return;
+    const bool has_state = archive.try_read(kGeneratorStateKey, state);
+    options = loaded;
+    if (!has_state) return;
     if (!generator_.has_value()) {
       generator_ = at::make_generator<at::CPUGeneratorImpl>();
     }
@@ -125,6 +145,54 @@ class RandomizedQuantizationImpl
   static constexpr const char* kName = "RandomizedQuantization";
   /// Where save() puts the generator's state.
   static constexpr const char* kGeneratorStateKey = "randquant_generator_state";
+  /// Where save() puts the options.
+  static constexpr const char* kOptionsKey = "randquant_options";
+  /// The layout version of the saved options (their first element).
+  static constexpr double kOptionsLayout = 1;
+
+  /// The options as a float64 tensor (every field is exact in a double):
+  /// layout, regions, max_regions, collapse, spacing, p, batched,
+  /// channel_dim, straight_through, inplace.
+  static at::Tensor options_to_tensor(const RandomizedQuantizationOptions& o) {
+    const std::vector<double> fields{
+        kOptionsLayout,
+        static_cast<double>(o.regions()),
+        static_cast<double>(o.max_regions()),
+        static_cast<double>(static_cast<int>(o.collapse())),
+        static_cast<double>(static_cast<int>(o.spacing())),
+        o.p(),
+        o.batched() ? 1.0 : 0.0,
+        static_cast<double>(o.channel_dim()),
+        o.straight_through() ? 1.0 : 0.0,
+        o.inplace() ? 1.0 : 0.0};
+    return at::tensor(fields, at::kDouble);
+  }
+
+  /// The options saved by options_to_tensor(), checked as at construction.
+  static RandomizedQuantizationOptions options_from_tensor(
+      const at::Tensor& saved) {
+    TORCH_CHECK(saved.dim() == 1 && saved.numel() == 10 &&
+                    saved.scalar_type() == at::kDouble,
+                kName,
+                "::load: randquant_options must be 10 float64 values, got ",
+                saved.scalar_type(), " of shape ", saved.sizes());
+    const at::Tensor host = saved.to(at::kCPU).contiguous();
+    const double* f = host.data_ptr<double>();
+    TORCH_CHECK(f[0] == kOptionsLayout, kName,
+                "::load: randquant_options has layout ", f[0],
+                ", this version reads layout ", kOptionsLayout);
+    RandomizedQuantizationOptions o(static_cast<int64_t>(f[1]));
+    o.max_regions(static_cast<int64_t>(f[2]))
+        .collapse(static_cast<Collapse>(static_cast<int>(f[3])))
+        .spacing(static_cast<Spacing>(static_cast<int>(f[4])))
+        .p(f[5])
+        .batched(f[6] != 0)
+        .channel_dim(static_cast<int64_t>(f[7]))
+        .straight_through(f[8] != 0)
+        .inplace(f[9] != 0);
+    detail::check_options(o, "RandomizedQuantization::load");
+    return o;
+  }
 
   c10::optional<at::Generator> generator_;
 };

@@ -63,6 +63,21 @@ inline at::Tensor quantize_example(at::Tensor data,
   return quantize(data, options, keys, fn);
 }
 
+/// Checks the number of views of a multi-view transform or adaptor.
+inline void check_views(int64_t views, const char* fn) {
+  TORCH_CHECK(views >= 1, fn, ": views must be >= 1, got views = ", views);
+}
+
+/// A new buffer of shape (K, S...) holding `views` copies of `data` (shape
+/// S), each to be quantized as one view.
+inline at::Tensor repeat_into_views(const at::Tensor& data, int64_t views) {
+  std::vector<int64_t> sizes{views};
+  sizes.insert(sizes.end(), data.sizes().begin(), data.sizes().end());
+  at::Tensor buffer = at::empty(sizes, data.options());
+  buffer.copy_(data.unsqueeze(0).expand(sizes));
+  return buffer;
+}
+
 }  // namespace detail
 
 namespace transforms {
@@ -103,6 +118,56 @@ class RandomizedQuantize
   /// The entry named in error messages.
   static constexpr const char* kName = "transforms::RandomizedQuantize";
 
+  RandomizedQuantizationOptions options_;
+  c10::optional<at::Generator> generator_;
+};
+
+/// Per-example transform for multi-view training (SimCLR, MoCo, BYOL):
+/// the example's data of shape S becomes K independently quantized views,
+/// stacked as (K, S). The views are copies of the data in one new buffer,
+/// quantized there in one batched call (view k is sample k): each view
+/// draws its own coin, region counts, cut points and proxies; the example's
+/// own tensor is only read. After Stack<>() a batch is (N, K, S): view k of
+/// every example is `batch.data.select(1, k)`. options.batched() is
+/// ignored; options.channel_dim() counts within one view, as within one
+/// sample. Copies share the generator, as RandomizedQuantize's do.
+template <typename Target = at::Tensor>
+class RandomizedQuantizeViews
+    : public torch::data::transforms::TensorTransform<Target> {
+ public:
+  /// `views` (K >= 1) views per example, quantized with `options`, drawing
+  /// from `generator` (default: the default generator of the input's
+  /// device). Throws c10::Error on K < 1 or invalid options.
+  explicit RandomizedQuantizeViews(
+      int64_t views, RandomizedQuantizationOptions options = {},
+      c10::optional<at::Generator> generator = c10::nullopt)
+      : views_(views),
+        options_(options.batched(true).inplace(false)),
+        generator_(std::move(generator)) {
+    detail::check_views(views_, kName);
+    detail::check_options(options_, kName);
+  }
+
+  /// The K views of `input` (shape S), stacked: a new tensor (K, S).
+  /// Errors name "transforms::RandomizedQuantizeViews".
+  at::Tensor operator()(at::Tensor input) override {
+    const detail::CallingThreadOnly calling_thread_only;
+    at::Tensor views = detail::repeat_into_views(input, views_);
+    detail::quantize_inplace(views, options_, generator_, kName);
+    return views;
+  }
+
+  /// The number of views per example.
+  int64_t views() const { return views_; }
+
+  /// The options in use (batched() is true: a view is a sample).
+  const RandomizedQuantizationOptions& options() const { return options_; }
+
+ private:
+  /// The entry named in error messages.
+  static constexpr const char* kName = "transforms::RandomizedQuantizeViews";
+
+  int64_t views_;
   RandomizedQuantizationOptions options_;
   c10::optional<at::Generator> generator_;
 };

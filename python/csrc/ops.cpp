@@ -17,57 +17,76 @@
 namespace randquant {
 namespace python {
 
+/// The entry that Python called, named in error messages.
+constexpr const char* kEntry = "randomized_quantize";
+
 /// Maps the reference's `collapse_to_val` strings ('inside_random', 'middle',
 /// 'all_zeros'; also 'zeros') to Collapse; any other string is a c10::Error
-/// naming the argument and its value.
-inline Collapse parse_collapse(c10::string_view s) {
+/// naming the entry `fn`, the argument and its value.
+inline Collapse parse_collapse(c10::string_view s, const char* fn) {
   if (s == "inside_random") return Collapse::InsideRandom;
   if (s == "middle") return Collapse::Middle;
   if (s == "all_zeros" || s == "zeros") return Collapse::Zeros;
-  TORCH_CHECK(false,
-              "randomized_quantize: collapse must be 'inside_random', "
+  TORCH_CHECK(false, fn,
+              ": collapse must be 'inside_random', "
               "'middle' or 'all_zeros' (or 'zeros'), got collapse = '",
               std::string(s), "'");
 }
 
 /// Maps 'random' and 'uniform' to Spacing; any other string is a c10::Error
-/// naming the argument and its value.
-inline Spacing parse_spacing(c10::string_view s) {
+/// naming the entry `fn`, the argument and its value.
+inline Spacing parse_spacing(c10::string_view s, const char* fn) {
   if (s == "random") return Spacing::Random;
   if (s == "uniform") return Spacing::Uniform;
-  TORCH_CHECK(false,
-              "randomized_quantize: spacing must be 'random' or 'uniform', "
+  TORCH_CHECK(false, fn,
+              ": spacing must be 'random' or 'uniform', "
               "got spacing = '",
               std::string(s), "'");
 }
 
-/// The options of one call of the operator.
+/// The options of one call of the operator (errors name `fn`).
 inline RandomizedQuantizationOptions op_options(
     int64_t regions, int64_t max_regions, c10::string_view collapse,
-    c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
+    c10::string_view spacing, double p, bool batched, int64_t channel_dim,
+    const char* fn = kEntry) {
   return RandomizedQuantizationOptions(regions)
       .max_regions(max_regions)
-      .collapse(parse_collapse(collapse))
-      .spacing(parse_spacing(spacing))
+      .collapse(parse_collapse(collapse, fn))
+      .spacing(parse_spacing(spacing, fn))
       .p(p)
       .batched(batched)
       .channel_dim(channel_dim);
 }
 
 /// The CPU and CUDA kernel behind torch.ops.randquant.randomized_quantize:
-/// randquant::randomized_quantize_out() into empty_like(x), so the output's
-/// strides are exactly what the Meta kernel says. No straight-through here:
-/// the Python wrapper adds that gradient with an autograd.Function.
+/// randomized_quantize_out()'s work into empty_like(x), so the output's
+/// strides are exactly what the Meta kernel says, with errors naming
+/// randomized_quantize (the entry Python called). No straight-through
+/// here: the Python wrapper adds that gradient with an autograd.Function.
 inline at::Tensor randomized_quantize_op(
     const at::Tensor& x, int64_t regions, int64_t max_regions,
     c10::string_view collapse, c10::string_view spacing, double p, bool batched,
     int64_t channel_dim, c10::optional<at::Generator> generator) {
   at::Tensor out = at::empty_like(x);
-  randomized_quantize_out(out, x,
-                          op_options(regions, max_regions, collapse, spacing, p,
-                                     batched, channel_dim),
-                          std::move(generator));
+  detail::quantize_out(out, x,
+                       op_options(regions, max_regions, collapse, spacing, p,
+                                  batched, channel_dim),
+                       std::move(generator), kEntry);
   return out;
+}
+
+/// torch.ops.randquant.check_options: the checks randquant's C++ options
+/// get at construction (RandomizedQuantizationOptions through
+/// detail::check_options), for the Python module's constructor; errors name
+/// `entry`.
+inline void check_options_op(int64_t regions, int64_t max_regions,
+                             c10::string_view collapse,
+                             c10::string_view spacing, double p,
+                             int64_t channel_dim, c10::string_view entry) {
+  const std::string fn(entry);
+  detail::check_options(op_options(regions, max_regions, collapse, spacing, p,
+                                   /*batched=*/true, channel_dim, fn.c_str()),
+                        fn.c_str());
 }
 
 /// What both operators' Meta kernels return: the checks of x and the
@@ -75,7 +94,7 @@ inline at::Tensor randomized_quantize_op(
 /// (fake tensors, torch.compile's tracing).
 inline at::Tensor checked_meta_output(const at::Tensor& x,
                                       const RandomizedQuantizationOptions& o) {
-  detail::check_inputs(x, o, "randomized_quantize");
+  detail::check_inputs(x, o, kEntry);
   return at::empty_like(x);
 }
 
@@ -123,10 +142,10 @@ inline at::Tensor randomized_quantize_keyed_op(
     int64_t regions, int64_t max_regions, c10::string_view collapse,
     c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
   at::Tensor out = at::empty_like(x);
-  randomized_quantize_out(out, x,
-                          op_options(regions, max_regions, collapse, spacing, p,
-                                     batched, channel_dim),
-                          op_keys(index, seed, epoch));
+  detail::quantize_out(out, x,
+                       op_options(regions, max_regions, collapse, spacing, p,
+                                  batched, channel_dim),
+                       op_keys(index, seed, epoch), kEntry);
   return out;
 }
 
@@ -172,6 +191,12 @@ TORCH_LIBRARY(randquant, m) {
       "int regions=8, int max_regions=0, str collapse='inside_random', "
       "str spacing='random', float p=1.0, bool batched=True, "
       "int channel_dim=0) -> Tensor");
+  // The options' checks alone, for constructors (no tensor: one kernel for
+  // every dispatch key).
+  m.def(
+      "check_options(int regions, int max_regions, str collapse, str spacing, "
+      "float p, int channel_dim, str entry) -> ()",
+      &randquant::python::check_options_op);
 }
 
 TORCH_LIBRARY_IMPL(randquant, CPU, m) {

@@ -34,6 +34,7 @@ Intentional differences from the authors' ``RandomizedQuantizationAugModule``
 
 import operator
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -96,20 +97,44 @@ def _load_library():
 _load_library()
 
 
-def _integer(name, value):
-    """``value`` as an int; a ValueError naming the argument otherwise.
+def _integer(name, value, entry="randomized_quantize"):
+    """``value`` as an int; a ValueError naming ``entry`` and the argument
+    otherwise.
 
     bool and non-integral numbers (``regions=8.7``) are errors rather than
     silently truncated; Python and NumPy integers pass.
     """
     if isinstance(value, bool):
-        raise ValueError(f"randomized_quantize: {name} must be an integer, "
+        raise ValueError(f"{entry}: {name} must be an integer, "
                          f"got {name} = {value!r}")
     try:
         return operator.index(value)
     except TypeError:
-        raise ValueError(f"randomized_quantize: {name} must be an integer, "
+        raise ValueError(f"{entry}: {name} must be an integer, "
                          f"got {name} = {value!r}") from None
+
+
+_gradient_cut_warned = False
+
+
+def _warn_gradient_cut(x, entry):
+    """Says once per process that a call cuts the gradient ``x`` requires.
+
+    Without ``straight_through`` the output carries no gradient, so every
+    layer before the call silently gets none; a detached ``x`` (data) is
+    silent.
+    """
+    global _gradient_cut_warned
+    if _gradient_cut_warned or not (x.requires_grad
+                                    and torch.is_grad_enabled()):
+        return
+    _gradient_cut_warned = True
+    warnings.warn(
+        f"{entry}: the input requires grad, but the output carries no "
+        "gradient (straight_through is False), so backward stops here and "
+        "nothing before this call gets a gradient. Pass "
+        "straight_through=True to hand the gradient through unchanged, or "
+        "x.detach() to say the cut is meant.", UserWarning, stacklevel=3)
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -190,7 +215,10 @@ def randomized_quantize(x, regions=8, collapse="inside_random",
             _integer("max_regions", max_regions), str(collapse), str(spacing),
             float(p), bool(batched), _integer("channel_dim", channel_dim),
             generator)
-    if straight_through and x.requires_grad and torch.is_grad_enabled():
+    if not straight_through:
+        _warn_gradient_cut(x, "randomized_quantize")
+        return q
+    if x.requires_grad and torch.is_grad_enabled():
         return _StraightThrough.apply(x, q)
     return q
 
@@ -250,6 +278,21 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
             randquant's C++ module).
         seed, epoch: (keyword only) the keys of ``forward(x, index=...)``;
             ``epoch`` is an attribute to set every epoch.
+        straight_through: (keyword only) False (default): the output
+            carries no gradient (an augmentation; a warning says so once when
+            the input requires grad). True: backward hands the incoming
+            gradient to the input unchanged (a layer inside a network).
+
+    The options are checked at construction by the same C++ checks as
+    randquant's ``RandomizedQuantizationOptions`` (``region_num`` in [1,
+    1024], ``p`` in [0, 1], known ``collapse_to_val`` and ``spacing``): a
+    ``RuntimeError`` (``ValueError`` for a non-integer ``region_num``)
+    naming ``RandomizedQuantizationAugModule``.
+
+    ``state_dict()`` holds the generator's device and state (as extra
+    state) when a generator is set, and ``load_state_dict()`` restores it
+    (into the module's generator, or a new one on the saved device), so a
+    resumed run draws what the uninterrupted one would have drawn.
 
     The attributes keep the reference's names and are read at every call.
     Besides the differences listed in the package docstring (proxies inside
@@ -260,8 +303,18 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
     def __init__(self, region_num, collapse_to_val="inside_random",
                  spacing="random", transforms_like=False,
                  p_random_apply_rand_quant=1, *, generator=None,
-                 identity_in_eval=False, seed=0, epoch=0):
+                 identity_in_eval=False, seed=0, epoch=0,
+                 straight_through=False):
         super().__init__()
+        entry = "RandomizedQuantizationAugModule"
+        torch.ops.randquant.check_options(
+            _integer("region_num", region_num, entry), 0,
+            str(collapse_to_val), str(spacing),
+            float(p_random_apply_rand_quant), 0, entry)
+        if generator is not None and not isinstance(generator,
+                                                    torch.Generator):
+            raise TypeError(f"{entry}: generator must be a torch.Generator "
+                            f"or None, got {type(generator).__name__}")
         self.region_num = region_num
         self.collapse_to_val = collapse_to_val
         self.spacing = spacing
@@ -271,6 +324,7 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         self.identity_in_eval = identity_in_eval
         self.seed = seed
         self.epoch = epoch
+        self.straight_through = straight_through
 
     def forward(self, x, index=None):
         """Quantized ``x`` (or ``x`` itself in eval with identity_in_eval).
@@ -281,17 +335,42 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
         """
         if self.identity_in_eval and not self.training:
             return x
+        straight_through = bool(getattr(self, "straight_through", False))
+        if not straight_through:
+            _warn_gradient_cut(x, "RandomizedQuantizationAugModule")
         if index is not None:
             return randomized_quantize(
                 x, regions=self.region_num, collapse=self.collapse_to_val,
                 spacing=self.spacing, p=self.p_random_apply_rand_quant,
                 batched=not self.transforms_like, index=index,
-                seed=self.seed, epoch=self.epoch)
+                seed=self.seed, epoch=self.epoch,
+                straight_through=straight_through)
         return randomized_quantize(
             x, regions=self.region_num, collapse=self.collapse_to_val,
             spacing=self.spacing, p=self.p_random_apply_rand_quant,
             batched=not self.transforms_like,
-            generator=self._generator_in_this_process())
+            generator=self._generator_in_this_process(),
+            straight_through=straight_through)
+
+    def get_extra_state(self):
+        """The generator's device and state (empty without a generator)."""
+        g = self.generator
+        if g is None:
+            return {}
+        return {"generator_device": str(g.device),
+                "generator_state": g.get_state()}
+
+    def set_extra_state(self, state):
+        """Restores ``get_extra_state()``'s generator state: into the
+        module's generator, or a new generator on the saved device."""
+        saved = state.get("generator_state") if state else None
+        if saved is None:
+            return
+        if self.generator is None:
+            self.generator = torch.Generator(
+                device=state.get("generator_device", "cpu"))
+        self.generator.set_state(saved)
+        self.__dict__.pop("_worker_stream", None)
 
     def _generator_in_this_process(self):
         """``self.generator``, or in a DataLoader worker its own stream.
@@ -353,4 +432,5 @@ class RandomizedQuantizationAugModule(torch.nn.Module):
                 f"collapse_to_val={self.collapse_to_val!r}, "
                 f"spacing={self.spacing!r}, "
                 f"transforms_like={self.transforms_like}, "
-                f"p_random_apply_rand_quant={self.p_random_apply_rand_quant}")
+                f"p_random_apply_rand_quant={self.p_random_apply_rand_quant}, "
+                f"straight_through={getattr(self, 'straight_through', False)}")

@@ -205,3 +205,100 @@ def test_module_in_a_network():
 
 def test_library_was_found():
     assert randquant.library_path is not None
+
+
+# --- parity with the C++ API -------------------------------------------------
+
+def test_errors_start_with_the_entry_called():
+    with pytest.raises(RuntimeError) as info:
+        randomized_quantize(X4, regions=0)
+    assert str(info.value).startswith("randomized_quantize: regions"), \
+        str(info.value)
+    with pytest.raises(RuntimeError, match="^randomized_quantize: keys"):
+        randomized_quantize(X4, index=[-1, 0])
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(region_num=0), ["region", "0"]),
+    (dict(region_num=2000), ["region", "2000"]),
+    (dict(region_num=8, p_random_apply_rand_quant=1.5), ["p", "1.5"]),
+    (dict(region_num=8, p_random_apply_rand_quant=math.nan), ["p", "nan"]),
+    (dict(region_num=8, collapse_to_val="median"), ["collapse", "median"]),
+    (dict(region_num=8, spacing="log"), ["spacing", "log"]),
+], ids=["regions0", "regions2000", "p>1", "p_nan", "collapse", "spacing"])
+def test_module_checks_its_options_at_construction(kwargs, words):
+    with pytest.raises(RuntimeError) as info:
+        RandomizedQuantizationAugModule(**kwargs)
+    message = str(info.value)
+    assert message.startswith("RandomizedQuantizationAugModule: "), message
+    for word in words:
+        assert word in message, message
+    with pytest.raises(ValueError, match="RandomizedQuantizationAugModule"):
+        RandomizedQuantizationAugModule(8.5)
+    with pytest.raises(TypeError, match="generator"):
+        RandomizedQuantizationAugModule(8, generator=3)
+
+
+def test_module_straight_through_passes_the_gradient():
+    x = torch.randn(2, 5, 7, requires_grad=True)
+    module = RandomizedQuantizationAugModule(
+        4, generator=gen(3), straight_through=True)
+    y = module(x)
+    assert y.requires_grad
+    weight = torch.randn_like(y)
+    (y * weight).sum().backward()
+    assert torch.equal(x.grad, weight)
+    assert "straight_through=True" in repr(module)
+    plain = RandomizedQuantizationAugModule(4)
+    assert not plain(x).requires_grad
+
+
+def test_a_cut_gradient_warns_once_naming_straight_through(monkeypatch):
+    monkeypatch.setattr(randquant, "_gradient_cut_warned", False)
+    x = torch.randn(2, 3, 8, requires_grad=True)
+    with pytest.warns(UserWarning) as record:
+        randomized_quantize(x)
+        randomized_quantize(x)
+        RandomizedQuantizationAugModule(4)(x)
+    messages = [str(w.message) for w in record
+                if "straight_through" in str(w.message)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("randomized_quantize: the input requires")
+    monkeypatch.setattr(randquant, "_gradient_cut_warned", False)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        randomized_quantize(x.detach())
+        randomized_quantize(x, straight_through=True)
+        with torch.no_grad():
+            randomized_quantize(x)
+
+
+def test_state_dict_holds_the_generator_state():
+    x = torch.randn(4, 3, 8, 8)
+    run = RandomizedQuantizationAugModule(6, generator=gen(17))
+    for _ in range(3):
+        run(x)
+    checkpoint = run.state_dict()
+    uninterrupted = [run(x) for _ in range(3)]
+    for generator in (None, gen(99)):
+        resumed = RandomizedQuantizationAugModule(6, generator=generator)
+        resumed.load_state_dict(checkpoint)
+        assert resumed.generator is not None
+        for step in range(3):
+            assert torch.equal(resumed(x), uninterrupted[step]), step
+    # Through torch.save / torch.load of the state dict, too.
+    import io
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    buffer.seek(0)
+    resumed = RandomizedQuantizationAugModule(6)
+    resumed.load_state_dict(torch.load(buffer))
+    assert torch.equal(resumed(x), uninterrupted[0])
+    # Without a generator there is nothing to restore, and loading keeps
+    # the module's own.
+    empty = RandomizedQuantizationAugModule(6).state_dict()
+    mine = RandomizedQuantizationAugModule(6, generator=gen(5))
+    mine.load_state_dict(empty)
+    assert torch.equal(mine(x), RandomizedQuantizationAugModule(
+        6, generator=gen(5))(x))

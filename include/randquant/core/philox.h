@@ -106,5 +106,13 @@ RANDQUANT_INLINE uint64_t sample_key(uint64_t seed, uint64_t epoch,
   return (static_cast<uint64_t>(r.v[1]) << 32) | r.v[0];
 }
 
+/// The seed under which view `view` of a multi-view keyed call is keyed:
+/// seed XOR (view * 0x9E3779B97F4A7C15 mod 2^64). View 0 keeps the run's
+/// seed (it is the single-view example); distinct views of one run get
+/// distinct seeds, so distinct Philox keys and independent draws.
+RANDQUANT_INLINE uint64_t view_seed(uint64_t seed, uint64_t view) {
+  return seed ^ (view * 0x9E3779B97F4A7C15ULL);
+}
+
 }  // namespace core
 }  // namespace randquant
