@@ -8,3 +8,7 @@
 #define RANDQUANT_DEFINE(T) RANDQUANT_CPU_INSTANTIATIONS(, T)
 RANDQUANT_FOR_EACH_DTYPE(RANDQUANT_DEFINE)
 #undef RANDQUANT_DEFINE
+
+// The call pipeline (detail::Pipeline): every entry's checks, keys, kernel
+// choice, composite path and gradient, instantiated once.
+template struct randquant::detail::Pipeline<void>;

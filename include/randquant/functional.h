@@ -172,10 +172,44 @@ inline at::Tensor quantize_new(const at::Tensor& x, const Geometry& geometry,
   return out;
 }
 
-/// randomized_quantize_() on behalf of the public entry `fn`.
-inline at::Tensor& quantize_inplace(
+/// The call pipeline's entries: static members of one class template, so
+/// that one translation unit instantiates them all (Pipeline<void>, in
+/// src/randquant.cpp) and every other one, with RANDQUANT_COMPILED defined,
+/// declares them extern. A translation unit that calls randquant then
+/// compiles a call, not the pipeline and its kernels. The members are
+/// defined outside the class (not inline), so extern really skips them.
+template <typename Unused = void>
+struct Pipeline {
+  /// randomized_quantize_() on behalf of the public entry `fn`.
+  static at::Tensor& quantize_inplace(
+      at::Tensor& x, const RandomizedQuantizationOptions& options,
+      const KeySource& keys, const char* fn, Path path);
+
+  /// randomized_quantize_out() on behalf of the public entry `fn`.
+  static at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
+                                  const RandomizedQuantizationOptions& options,
+                                  const KeySource& keys, const char* fn);
+
+  /// randomized_quantize() on behalf of the public entry `fn`.
+  static at::Tensor quantize(const at::Tensor& x,
+                             const RandomizedQuantizationOptions& options,
+                             const KeySource& keys, const char* fn, Path path);
+
+  /// quantization_params().
+  static QuantizationParams params(const at::Tensor& x,
+                                   const RandomizedQuantizationOptions& options,
+                                   c10::optional<at::Generator> generator);
+
+  /// apply_quantization_params().
+  static at::Tensor apply_params(const at::Tensor& x,
+                                 const QuantizationParams& params,
+                                 const RandomizedQuantizationOptions& options);
+};
+
+template <typename Unused>
+at::Tensor& Pipeline<Unused>::quantize_inplace(
     at::Tensor& x, const RandomizedQuantizationOptions& options,
-    const KeySource& keys, const char* fn, Path path = Path::kFused) {
+    const KeySource& keys, const char* fn, Path path) {
   const Geometry geometry = check_inputs(x, options, fn);
   check_inplace(x, fn);
   const CallKey key = keys.key(x, geometry, fn);
@@ -186,10 +220,11 @@ inline at::Tensor& quantize_inplace(
   return x;
 }
 
-/// randomized_quantize_out() on behalf of the public entry `fn`.
-inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
-                                const RandomizedQuantizationOptions& options,
-                                const KeySource& keys, const char* fn) {
+template <typename Unused>
+at::Tensor& Pipeline<Unused>::quantize_out(
+    at::Tensor& out, const at::Tensor& x,
+    const RandomizedQuantizationOptions& options, const KeySource& keys,
+    const char* fn) {
   const Geometry geometry = check_inputs(x, options, fn);
   check_out(out, x, options, fn);
   const CallKey key = keys.key(x, geometry, fn);
@@ -207,12 +242,10 @@ inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
   return out;
 }
 
-/// randomized_quantize() on behalf of the public entry `fn` (named in
-/// error messages: "randomized_quantize", the module, a transform).
-inline at::Tensor quantize(const at::Tensor& x,
-                           const RandomizedQuantizationOptions& options,
-                           const KeySource& keys, const char* fn,
-                           Path path = Path::kFused) {
+template <typename Unused>
+at::Tensor Pipeline<Unused>::quantize(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options,
+    const KeySource& keys, const char* fn, Path path) {
   if (options.inplace()) {
     at::Tensor self = x;  // a handle: in-place ops take const Tensor& too
     return quantize_inplace(self, options, keys, fn, path);
@@ -222,6 +255,67 @@ inline at::Tensor quantize(const at::Tensor& x,
   if (options.straight_through()) return attach_straight_through(x, q);
   warn_gradient_cut(x, fn);
   return q;
+}
+
+template <typename Unused>
+QuantizationParams Pipeline<Unused>::params(
+    const at::Tensor& x, const RandomizedQuantizationOptions& options,
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
+    c10::optional<at::Generator> generator) {
+  const char* fn = "quantization_params";
+  const auto [geometry, key] = setup_call(x, options, std::move(generator), fn);
+  at::NoGradGuard no_grad;
+  return composite_params(x, geometry, options, key.value());
+}
+
+template <typename Unused>
+at::Tensor Pipeline<Unused>::apply_params(
+    const at::Tensor& x, const QuantizationParams& params,
+    const RandomizedQuantizationOptions& options) {
+  const char* fn = "apply_quantization_params";
+  const Geometry geometry = check_inputs(x, options, fn);
+  TORCH_CHECK(
+      params.proxies.defined() && params.proxies.size(0) == geometry.samples &&
+          params.proxies.size(1) == geometry.channels,
+      fn, ": params are for ",
+      params.proxies.defined() ? params.proxies.size(0) : 0, " samples x ",
+      params.proxies.defined() ? params.proxies.size(1) : 0,
+      " channels, but x (shape ", x.sizes(), ") has ", geometry.samples, " x ",
+      geometry.channels);
+  TORCH_CHECK(params.proxies.scalar_type() == x.scalar_type(), fn,
+              ": params are for dtype ", params.proxies.scalar_type(),
+              ", but x has dtype ", x.scalar_type());
+  at::NoGradGuard no_grad;
+  if (x.numel() == 0) return at::empty_like(x);
+  return composite_apply(x, geometry, params);
+}
+
+#ifdef RANDQUANT_COMPILED
+// Instantiated once, in src/randquant.cpp (see Pipeline).
+extern template struct Pipeline<void>;
+#endif
+
+/// randomized_quantize_() on behalf of the public entry `fn`.
+inline at::Tensor& quantize_inplace(
+    at::Tensor& x, const RandomizedQuantizationOptions& options,
+    const KeySource& keys, const char* fn, Path path = Path::kFused) {
+  return Pipeline<>::quantize_inplace(x, options, keys, fn, path);
+}
+
+/// randomized_quantize_out() on behalf of the public entry `fn`.
+inline at::Tensor& quantize_out(at::Tensor& out, const at::Tensor& x,
+                                const RandomizedQuantizationOptions& options,
+                                const KeySource& keys, const char* fn) {
+  return Pipeline<>::quantize_out(out, x, options, keys, fn);
+}
+
+/// randomized_quantize() on behalf of the public entry `fn` (named in
+/// error messages: "randomized_quantize", the module, a transform).
+inline at::Tensor quantize(const at::Tensor& x,
+                           const RandomizedQuantizationOptions& options,
+                           const KeySource& keys, const char* fn,
+                           Path path = Path::kFused) {
+  return Pipeline<>::quantize(x, options, keys, fn, path);
 }
 
 }  // namespace detail
@@ -309,11 +403,7 @@ inline QuantizationParams quantization_params(
     const at::Tensor& x, const RandomizedQuantizationOptions& options = {},
     // NOLINTNEXTLINE(performance-unnecessary-value-param): ATen-style API
     c10::optional<at::Generator> generator = c10::nullopt) {
-  const char* fn = "quantization_params";
-  const auto [geometry, key] =
-      detail::setup_call(x, options, std::move(generator), fn);
-  at::NoGradGuard no_grad;
-  return detail::composite_params(x, geometry, options, key.value());
+  return detail::Pipeline<>::params(x, options, std::move(generator));
 }
 
 /// Replays a call: quantizes x with `params` (from quantization_params() on
@@ -323,22 +413,7 @@ inline QuantizationParams quantization_params(
 inline at::Tensor apply_quantization_params(
     const at::Tensor& x, const QuantizationParams& params,
     const RandomizedQuantizationOptions& options = {}) {
-  const char* fn = "apply_quantization_params";
-  const detail::Geometry geometry = detail::check_inputs(x, options, fn);
-  TORCH_CHECK(
-      params.proxies.defined() && params.proxies.size(0) == geometry.samples &&
-          params.proxies.size(1) == geometry.channels,
-      fn, ": params are for ",
-      params.proxies.defined() ? params.proxies.size(0) : 0, " samples x ",
-      params.proxies.defined() ? params.proxies.size(1) : 0,
-      " channels, but x (shape ", x.sizes(), ") has ", geometry.samples, " x ",
-      geometry.channels);
-  TORCH_CHECK(params.proxies.scalar_type() == x.scalar_type(), fn,
-              ": params are for dtype ", params.proxies.scalar_type(),
-              ", but x has dtype ", x.scalar_type());
-  at::NoGradGuard no_grad;
-  if (x.numel() == 0) return at::empty_like(x);
-  return detail::composite_apply(x, geometry, params);
+  return detail::Pipeline<>::apply_params(x, params, options);
 }
 
 /// randomized_quantize() through the composite path (plain ATen ops, any
