@@ -34,8 +34,8 @@ namespace detail {
 template <typename Source, typename = void>
 struct HasGet : std::false_type {};
 template <typename Source>
-struct HasGet<
-    Source, c10::guts::void_t<decltype(std::declval<Source&>().get(size_t{}))>>
+struct HasGet<Source,
+              std::void_t<decltype(std::declval<Source&>().get(size_t{}))>>
     : std::true_type {};
 
 /// The examples of `source` at `indices`: its get() of each index, or, for
