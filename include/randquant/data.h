@@ -91,13 +91,52 @@ inline SampleKeys keys_of(uint64_t seed, uint64_t epoch,
   return SampleKeys{seed, epoch, at::tensor(values, at::kLong)};
 }
 
-/// What both keyed adaptors share: the source, the options, the seed and
-/// the epoch (shared by copies, as the DataLoader's workers hold copies).
-template <typename Source>
-class KeyedState {
+/// What both keyed adaptors share (Self: the adaptor): the source, the
+/// options, the seed, the epoch (shared by copies, as the DataLoader's
+/// workers hold copies), size(), and map() with its check.
+template <typename Self, typename Source>
+class KeyedDataset
+    : public torch::data::datasets::BatchDataset<Self, torch::data::Example<>> {
  public:
-  KeyedState(Source source, RandomizedQuantizationOptions options,
-             uint64_t seed, const char* fn)
+  /// One example, and a batch of them (stacked).
+  using ExampleType = torch::data::Example<>;
+
+  /// The source's size.
+  c10::optional<size_t> size() const override { return source_.size(); }
+
+  /// Maps `transform` onto the adaptor's stacked batches (as
+  /// BatchDataset::map): a batch transform taking and returning
+  /// torch::data::Example<> (a BatchLambda, say). A transform that does not
+  /// take a stacked Example<> (Stack<>(), a per-example transform) fails to
+  /// compile with a message of randquant's.
+  template <typename Transform>
+  auto map(Transform transform) && {
+    static_assert(takes_batch<ExampleType, Transform>(),
+                  RANDQUANT_STACKED_BATCH_MESSAGE);
+    if constexpr (takes_batch<ExampleType, Transform>()) {
+      return map_onto(std::move(static_cast<Self&>(*this)),
+                      std::move(transform));
+    }
+  }
+
+  /// map() of a copy of the adaptor.
+  template <typename Transform>
+  auto map(Transform transform) & {
+    return Self(static_cast<Self&>(*this)).map(std::move(transform));
+  }
+
+  /// Sets the epoch of this dataset and of all its copies.
+  void set_epoch(uint64_t epoch) { epoch_->store(epoch); }
+
+  /// The current epoch.
+  uint64_t epoch() const { return epoch_->load(); }
+
+  /// The run's seed.
+  uint64_t seed() const { return seed_; }
+
+ protected:
+  KeyedDataset(Source source, RandomizedQuantizationOptions options,
+               uint64_t seed, const char* fn)
       : source_(std::move(source)),
         options_(options),
         seed_(seed),
@@ -105,6 +144,22 @@ class KeyedState {
     randquant::detail::check_options(options_, fn);
   }
 
+  /// The source's examples at `indices` (see source_examples()).
+  std::vector<ExampleType> examples(c10::ArrayRef<size_t> indices) {
+    return source_examples(source_, indices);
+  }
+
+  /// The options, with batched() as given.
+  RandomizedQuantizationOptions options(bool batched) const {
+    return RandomizedQuantizationOptions(options_).batched(batched);
+  }
+
+  /// Keys (seed, current epoch, indices).
+  SampleKeys keys(uint64_t seed, c10::ArrayRef<size_t> indices) const {
+    return keys_of(seed, epoch(), indices);
+  }
+
+ private:
   Source source_;
   RandomizedQuantizationOptions options_;
   uint64_t seed_;
@@ -125,8 +180,9 @@ class KeyedState {
 /// for all.
 template <typename Source>
 class KeyedRandomizedQuantization
-    : public torch::data::datasets::BatchDataset<
-          KeyedRandomizedQuantization<Source>, torch::data::Example<>> {
+    : public detail::KeyedDataset<KeyedRandomizedQuantization<Source>, Source> {
+  using Base = detail::KeyedDataset<KeyedRandomizedQuantization, Source>;
+
  public:
   /// One example, and a batch of them (stacked).
   using ExampleType = torch::data::Example<>;
@@ -136,19 +192,17 @@ class KeyedRandomizedQuantization
   KeyedRandomizedQuantization(Source source,
                               RandomizedQuantizationOptions options,
                               uint64_t seed)
-      : state_(std::move(source), options, seed, kName) {}
+      : Base(std::move(source), options, seed, kName) {}
 
   /// Example `index` of the source, its data quantized with keys (seed,
   /// epoch, index): in place only when the source handed over a tensor
   /// nothing else can see (detail::exclusively_owned()), so the source's
   /// own tensors are never written, whatever options.inplace() says.
   ExampleType get(size_t index) {
-    ExampleType example =
-        std::move(detail::source_examples(state_.source_, {index}).front());
+    ExampleType example = std::move(this->examples({index}).front());
     example.data = randquant::detail::quantize_example(
-        std::move(example.data),
-        RandomizedQuantizationOptions(state_.options_).batched(false),
-        keys({index}), kName);
+        std::move(example.data), this->options(false),
+        this->keys(this->seed(), {index}), kName);
     return example;
   }
 
@@ -156,53 +210,13 @@ class KeyedRandomizedQuantization
   /// quantized in one batched call with keys (seed, epoch, indices).
   ExampleType get_batch(c10::ArrayRef<size_t> indices) override {
     return randquant::detail::stack_and_quantize(
-        detail::source_examples(state_.source_, indices),
-        RandomizedQuantizationOptions(state_.options_).batched(true),
-        keys(indices), kName);
+        this->examples(indices), this->options(true),
+        this->keys(this->seed(), indices), kName);
   }
-
-  /// The source's size.
-  c10::optional<size_t> size() const override { return state_.source_.size(); }
-
-  /// Maps `transform` onto the adaptor's stacked batches (as
-  /// BatchDataset::map): a batch transform taking and returning
-  /// torch::data::Example<> (a BatchLambda, say). A transform that does not
-  /// take a stacked Example<> (Stack<>(), a per-example transform) fails to
-  /// compile with a message of randquant's.
-  template <typename Transform>
-  auto map(Transform transform) && {
-    static_assert(detail::takes_batch<ExampleType, Transform>(),
-                  RANDQUANT_STACKED_BATCH_MESSAGE);
-    if constexpr (detail::takes_batch<ExampleType, Transform>()) {
-      return detail::map_onto(std::move(*this), std::move(transform));
-    }
-  }
-
-  /// map() of a copy of the adaptor.
-  template <typename Transform>
-  auto map(Transform transform) & {
-    return KeyedRandomizedQuantization(*this).map(std::move(transform));
-  }
-
-  /// Sets the epoch of this dataset and of all its copies.
-  void set_epoch(uint64_t epoch) { state_.epoch_->store(epoch); }
-
-  /// The current epoch.
-  uint64_t epoch() const { return state_.epoch_->load(); }
-
-  /// The run's seed.
-  uint64_t seed() const { return state_.seed_; }
 
  private:
   /// The entry named in error messages.
   static constexpr const char* kName = "data::KeyedRandomizedQuantization";
-
-  /// Keys of the examples at `indices` for the current epoch.
-  SampleKeys keys(c10::ArrayRef<size_t> indices) const {
-    return detail::keys_of(state_.seed_, epoch(), indices);
-  }
-
-  detail::KeyedState<Source> state_;
 };
 
 /// The multi-view form of KeyedRandomizedQuantization: example i's data
@@ -211,12 +225,14 @@ class KeyedRandomizedQuantization
 /// has its own coin and draws, a pure function of (seed, epoch, i, v), and
 /// view 0 equals KeyedRandomizedQuantization's example. get_batch(indices)
 /// returns data (N, K, S) and the targets stacked, the same bits as get()
-/// of each index. Wraps what KeyedRandomizedQuantization wraps; copies
-/// share the epoch. The source's tensors are only read.
+/// of each index. Wraps what KeyedRandomizedQuantization wraps, refuses
+/// Stack<>() after it the same way; copies share the epoch. The source's
+/// tensors are only read.
 template <typename Source>
 class KeyedRandomizedViews
-    : public torch::data::datasets::BatchDataset<KeyedRandomizedViews<Source>,
-                                                 torch::data::Example<>> {
+    : public detail::KeyedDataset<KeyedRandomizedViews<Source>, Source> {
+  using Base = detail::KeyedDataset<KeyedRandomizedViews, Source>;
+
  public:
   /// One example (data (K, S)), and a batch of them (data (N, K, S)).
   using ExampleType = torch::data::Example<>;
@@ -226,97 +242,53 @@ class KeyedRandomizedViews
   /// Throws c10::Error on K < 1 or invalid options.
   KeyedRandomizedViews(Source source, int64_t views,
                        RandomizedQuantizationOptions options, uint64_t seed)
-      : state_(std::move(source), options.inplace(false), seed, kName),
+      : Base(std::move(source), options.inplace(false), seed, kName),
         views_(views) {
     randquant::detail::check_views(views_, kName);
   }
 
   /// Example `index` of the source with its K views as data (K, S).
   ExampleType get(size_t index) {
-    ExampleType example =
-        std::move(detail::source_examples(state_.source_, {index}).front());
-    const randquant::detail::CallingThreadOnly calling_thread_only;
-    at::Tensor views =
-        randquant::detail::repeat_into_views(example.data, views_);
-    const auto options =
-        RandomizedQuantizationOptions(state_.options_).batched(false);
-    for (int64_t v = 0; v < views_; ++v) {
-      at::Tensor view = views.select(0, v);
-      randquant::detail::quantize_inplace(view, options, keys(v, {index}),
-                                          kName);
-    }
-    example.data = std::move(views);
+    ExampleType example = std::move(this->examples({index}).front());
+    example.data = quantized_views(example.data, {index}, false);
     return example;
   }
 
   /// The examples at `indices`: data (N, K, S), targets stacked.
   ExampleType get_batch(c10::ArrayRef<size_t> indices) override {
-    std::vector<ExampleType> examples =
-        detail::source_examples(state_.source_, indices);
-    std::vector<at::Tensor> data, targets;
-    data.reserve(examples.size());
-    targets.reserve(examples.size());
-    for (auto& example : examples) {
-      data.push_back(std::move(example.data));
-      targets.push_back(std::move(example.target));
-    }
-    const randquant::detail::CallingThreadOnly calling_thread_only;
-    // (K, N, S): each view's batch is one dense block.
-    at::Tensor views =
-        randquant::detail::repeat_into_views(at::stack(data), views_);
-    const auto options =
-        RandomizedQuantizationOptions(state_.options_).batched(true);
-    for (int64_t v = 0; v < views_; ++v) {
-      at::Tensor view = views.select(0, v);
-      randquant::detail::quantize_inplace(view, options, keys(v, indices),
-                                          kName);
-    }
+    const auto [data, targets] =
+        randquant::detail::split_examples(this->examples(indices));
+    // Quantized as (K, N, S), each view's batch one dense block.
+    const at::Tensor views = quantized_views(at::stack(data), indices, true);
     return {views.transpose(0, 1).contiguous(), at::stack(targets)};
-  }
-
-  /// The source's size.
-  c10::optional<size_t> size() const override { return state_.source_.size(); }
-
-  /// As KeyedRandomizedQuantization::map(): Stack<>() is refused.
-  template <typename Transform>
-  auto map(Transform transform) && {
-    static_assert(detail::takes_batch<ExampleType, Transform>(),
-                  RANDQUANT_STACKED_BATCH_MESSAGE);
-    if constexpr (detail::takes_batch<ExampleType, Transform>()) {
-      return detail::map_onto(std::move(*this), std::move(transform));
-    }
-  }
-
-  /// map() of a copy of the adaptor.
-  template <typename Transform>
-  auto map(Transform transform) & {
-    return KeyedRandomizedViews(*this).map(std::move(transform));
   }
 
   /// The number of views per example.
   int64_t views() const { return views_; }
 
-  /// Sets the epoch of this dataset and of all its copies.
-  void set_epoch(uint64_t epoch) { state_.epoch_->store(epoch); }
-
-  /// The current epoch.
-  uint64_t epoch() const { return state_.epoch_->load(); }
-
-  /// The run's seed.
-  uint64_t seed() const { return state_.seed_; }
-
  private:
   /// The entry named in error messages.
   static constexpr const char* kName = "data::KeyedRandomizedViews";
 
-  /// Keys of view `view` of the examples at `indices`, current epoch.
-  SampleKeys keys(int64_t view, c10::ArrayRef<size_t> indices) const {
-    return detail::keys_of(
-        core::view_seed(state_.seed_, static_cast<uint64_t>(view)), epoch(),
-        indices);
+  /// K copies of `data` (one example, or a batch of them: `batched`) in a
+  /// new buffer (K, ...), copy v quantized in place with the keys of view v
+  /// of the examples at `indices`, on the calling thread.
+  at::Tensor quantized_views(const at::Tensor& data,
+                             c10::ArrayRef<size_t> indices,
+                             bool batched) const {
+    const randquant::detail::CallingThreadOnly calling_thread_only;
+    at::Tensor views = randquant::detail::repeat_into_views(data, views_);
+    const RandomizedQuantizationOptions options = this->options(batched);
+    for (int64_t v = 0; v < views_; ++v) {
+      at::Tensor view = views.select(0, v);
+      const uint64_t seed =
+          core::view_seed(this->seed(), static_cast<uint64_t>(v));
+      randquant::detail::quantize_inplace(view, options,
+                                          this->keys(seed, indices), kName);
+    }
+    return views;
   }
 
-  detail::KeyedState<Source> state_;
   int64_t views_;
 };
 

@@ -23,6 +23,20 @@
 namespace randquant {
 namespace detail {
 
+/// The examples' data and targets, moved out into two lists.
+template <typename Target>
+std::pair<std::vector<at::Tensor>, std::vector<Target>> split_examples(
+    std::vector<torch::data::Example<at::Tensor, Target>> examples) {
+  std::pair<std::vector<at::Tensor>, std::vector<Target>> split;
+  split.first.reserve(examples.size());
+  split.second.reserve(examples.size());
+  for (auto& example : examples) {
+    split.first.push_back(std::move(example.data));
+    split.second.push_back(std::move(example.target));
+  }
+  return split;
+}
+
 /// The examples' data stacked into one new buffer and quantized there in
 /// place in one batched call (on the calling thread), and their targets
 /// stacked: a batch for one allocation, as Stack<>().
@@ -31,13 +45,7 @@ torch::data::Example<at::Tensor, Target> stack_and_quantize(
     std::vector<torch::data::Example<at::Tensor, Target>> examples,
     const RandomizedQuantizationOptions& options, const KeySource& keys,
     const char* fn) {
-  std::vector<at::Tensor> data, targets;
-  data.reserve(examples.size());
-  targets.reserve(examples.size());
-  for (auto& example : examples) {
-    data.push_back(std::move(example.data));
-    targets.push_back(std::move(example.target));
-  }
+  const auto [data, targets] = split_examples(std::move(examples));
   const CallingThreadOnly calling_thread_only;
   at::Tensor batch = stack_into_new_buffer(data);
   quantize_inplace(batch, options, keys, fn);

@@ -13,33 +13,12 @@
 #include <vector>
 
 #include "randquant/randquant.h"
+#include "test_util.h"
 
 namespace {
 
-/// Collects the messages of c10 warnings (TORCH_WARN, TORCH_WARN_ONCE).
-class Collect : public c10::WarningHandler {
- public:
-#if TORCH_VERSION_MAJOR >= 2
-  void process(const c10::Warning& warning) override {
-    messages.push_back(warning.msg());
-  }
-#else
-  void process(const c10::SourceLocation& /*where*/, const std::string& msg,
-               const bool /*verbatim*/) override {
-    messages.push_back(msg);
-  }
-#endif
-  std::vector<std::string> messages;
-};
-
-#if TORCH_VERSION_MAJOR >= 2
-using c10::WarningUtils::WarningHandlerGuard;
-#else
-using c10::Warning::WarningHandlerGuard;
-#endif
-
 /// How many of the collected messages say the kernels are single-threaded.
-int single_thread_warnings(const Collect& collect) {
+int single_thread_warnings(const rq_test::WarningCollector& collect) {
   int count = 0;
   for (const std::string& msg : collect.messages) {
     if (msg.find("randquant: the CPU kernels run on one thread") !=
@@ -62,8 +41,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool expect_warning = std::strcmp(argv[1], "expect-warning") == 0;
-  Collect collect;
-  const WarningHandlerGuard guard(&collect);
+  rq_test::WarningCollector collect;
   const at::Tensor x = at::rand({8, 3, 64, 64});
   // One intra-op thread: nothing is lost, nothing to say.
   at::set_num_threads(1);
