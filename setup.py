@@ -12,8 +12,14 @@ python3-torch) instead of downloading one; nothing else is downloaded.
 import re
 from pathlib import Path
 
+import torch
 from setuptools import setup
 from torch.utils.cpp_extension import BuildExtension, CppExtension
+
+# randquant needs C++17. torch 1.x's BuildExtension adds -std=c++14 unless
+# the extension names a standard itself; torch 2.x adds the one its own
+# headers need (C++17, or C++20 from 2.12), which is left alone.
+STANDARD = ["-std=c++17"] if int(torch.__version__.split(".")[0]) < 2 else []
 
 ROOT = Path(__file__).resolve().parent
 
@@ -45,7 +51,7 @@ setup(
             "randquant._randquant_ops",
             ["python/csrc/ops.cpp"],
             include_dirs=[str(ROOT / "include")],
-            extra_compile_args=["-O3", "-fopenmp"],
+            extra_compile_args=["-O3", "-fopenmp"] + STANDARD,
             extra_link_args=["-fopenmp"],
         )
     ],
