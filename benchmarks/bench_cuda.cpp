@@ -300,11 +300,12 @@ int main(int argc, char** argv) {
     std::printf("randquant_bench_cuda: no CUDA device; nothing to benchmark\n");
     return 0;
   }
-  std::printf("device: %s; CUDA path: %s\n", device().str().c_str(),
-              !g_cfg.cuda ? "n/a (CPU run)"
-              : randquant::detail::cuda_backend() != nullptr
-                  ? "fused kernel (randquant::cuda)"
-                  : "composite fallback (randquant::cuda NOT linked)");
+  std::printf(
+      "device: %s; CUDA path: %s\n", device().str().c_str(),
+      !g_cfg.cuda ? "n/a (CPU run)"
+      : randquant::detail::registered_backend(c10::DeviceType::CUDA) != nullptr
+          ? "fused kernel (randquant::cuda)"
+          : "composite fallback (randquant::cuda NOT linked)");
   std::printf("timing: >= %.3g s per repetition, median of 3; inputs %s\n",
               g_cfg.min_time, g_cfg.smoke ? "tiny (--smoke)" : "full size");
   std::fflush(stdout);

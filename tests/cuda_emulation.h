@@ -75,9 +75,9 @@ struct Emulated {
   // entries a slice does not use hold the 0xFF fill.
   at::Tensor lo;         ///< accumulate dtype: the header's lo
   at::Tensor hi;         ///< accumulate dtype: the header's hi
-  at::Tensor regions;    ///< int32: R (0: no finite value)
-  at::Tensor quantized;  ///< uint8: quantized or copied
-  at::Tensor cuts;       ///< accumulate dtype, rows of rmax: cut points
+  at::Tensor regions;    ///< int64: R (0: no finite value)
+  at::Tensor quantized;  ///< bool: quantized or copied
+  at::Tensor cuts;       ///< accumulate dtype, rows of rmax - 1: cut points
   at::Tensor proxies;    ///< x's dtype, rows of rmax: proxies
 };
 
@@ -114,12 +114,12 @@ void emulate_launch(const randquant::detail::SliceViews& views,
       randquant::accumulate_dtype(views.in_v.scalar_type());
   result->register_lookup = plan.register_lookup;
   result->chunks = plan.grid.chunks;
-  result->lo = scratch_tensor(args.slice_lo, {slices}, acc);
-  result->hi = scratch_tensor(args.slice_hi, {slices}, acc);
-  result->regions = scratch_tensor(args.regions, {slices}, at::kInt);
-  result->quantized = scratch_tensor(args.quantized, {slices}, at::kByte);
-  result->cuts = scratch_tensor(args.cuts, {slices, plan.rmax}, acc);
-  result->proxies = scratch_tensor(args.proxies, {slices, plan.rmax},
+  result->lo = scratch_tensor(args.table.lo, {slices}, acc);
+  result->hi = scratch_tensor(args.table.hi, {slices}, acc);
+  result->regions = scratch_tensor(args.table.regions, {slices}, at::kLong);
+  result->quantized = scratch_tensor(args.table.quantized, {slices}, at::kBool);
+  result->cuts = scratch_tensor(args.table.cuts, {slices, plan.rmax - 1}, acc);
+  result->proxies = scratch_tensor(args.table.proxies, {slices, plan.rmax},
                                    views.in_v.scalar_type());
 }
 

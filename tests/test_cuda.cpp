@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_fixture.h"
 #include "test_util.h"
 
 namespace rq = randquant;
@@ -40,38 +41,6 @@ const at::ScalarType kFloatDtypes[] = {at::kFloat, at::kDouble, at::kHalf,
                                        at::kBFloat16};
 
 const at::Device kCuda(at::kCUDA, 0);
-
-/// Where two same-shape tensors (any device) first differ, for messages.
-std::string describe_mismatch(const at::Tensor& a, const at::Tensor& b) {
-  std::ostringstream os;
-  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type()) {
-    os << "shape/dtype " << a.sizes() << " " << a.scalar_type() << " vs "
-       << b.sizes() << " " << b.scalar_type();
-    return os.str();
-  }
-  const at::Tensor ac = a.cpu().contiguous().flatten(),
-                   bc = b.cpu().contiguous().flatten();
-  at::Tensor differ;
-  if (at::isFloatingType(ac.scalar_type())) {
-    const at::Tensor both_nan = at::isnan(ac).logical_and(at::isnan(bc));
-    differ = at::ne(ac, bc).logical_and(both_nan.logical_not());
-    // Same value, different bits (-0 vs +0, NaN payloads): count those too.
-    if (!differ.any().item<bool>()) {
-      os << "values equal but bits differ (signed zero or NaN payload)";
-      return os.str();
-    }
-  } else {
-    differ = at::ne(ac, bc);
-  }
-  const int64_t count = differ.sum().item<int64_t>();
-  os << count << " of " << ac.numel() << " elements differ";
-  if (count > 0) {
-    const int64_t i = differ.nonzero()[0][0].item<int64_t>();
-    os << "; first at flat index " << i << ": " << ac[i].item<double>()
-       << " (first) vs " << bc[i].item<double>() << " (second)";
-  }
-  return os.str();
-}
 
 /// y = RQ(x_cpu) on the CPU and RQ(x_cuda) on the GPU, each with a CPU
 /// generator seeded `seed`: bitwise equal values, the same shape, dtype and
@@ -96,7 +65,7 @@ std::string describe_mismatch(const at::Tensor& a, const at::Tensor& b) {
            << ", input " << x_cuda.sizes() << " " << x_cuda.scalar_type();
   // The fused kernels of both devices allocate the output alike (the
   // composite fallback returns a dense tensor in the suggested format).
-  if (rq::detail::cuda_backend() != nullptr &&
+  if (rq::detail::registered_backend(c10::DeviceType::CUDA) != nullptr &&
       y_cuda.strides() != y_cpu.strides())
     return ::testing::AssertionFailure()
            << "output strides " << y_cuda.strides() << " on CUDA, "
@@ -104,7 +73,7 @@ std::string describe_mismatch(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor y_back = y_cuda.cpu();
   if (!rq_test::same_bits(y_cpu, y_back))
     return ::testing::AssertionFailure()
-           << "CPU vs CUDA: " << describe_mismatch(y_cpu, y_back);
+           << "CPU vs CUDA: " << rq_test::describe_mismatch(y_cpu, y_back);
   if (!rq_test::same_bits(before.cpu(), x_cuda.cpu()))
     return ::testing::AssertionFailure() << "the CUDA input was modified";
   return ::testing::AssertionSuccess();
@@ -125,14 +94,20 @@ uint64_t host_memory_bytes() {
              : 0;
 }
 
-class CpuVsCuda : public ::testing::TestWithParam<at::ScalarType> {};
+using CpuVsCuda = rq_test::CudaDeviceWithParam<at::ScalarType>;
+using CudaAutograd = rq_test::CudaDevice;
+using CudaBackend = rq_test::CudaDevice;
+using CudaGenerators = rq_test::CudaDevice;
+using CudaInPlace = rq_test::CudaDevice;
+using CudaKernel = rq_test::CudaDevice;
+using CudaModuleTransforms = rq_test::CudaDevice;
+using CudaSampleKeys = rq_test::CudaDevice;
 
 }  // namespace
 
 // The main sweep: every dtype (parameter), layout, collapse, spacing, R in
 // {1, 2, 8, 255, 1024}, with and without max_regions, p in {1, 0.5}.
 TEST_P(CpuVsCuda, BitIdenticalOverLayoutsCollapsesSpacingsRegions_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const at::ScalarType dtype = GetParam();
   const at::Tensor base = random_input({2, 3, 9, 11}, dtype, 7);
   const at::Tensor base_cuda = base.to(kCuda);
@@ -169,7 +144,7 @@ TEST_P(CpuVsCuda, BitIdenticalOverLayoutsCollapsesSpacingsRegions_CUDA) {
                     rq::randomized_quantize(xc, o, gen(seed));
                 ASSERT_TRUE(rq_test::same_bits(fused.cpu(), comp.cpu()))
                     << "fused vs composite on CUDA: "
-                    << describe_mismatch(fused, comp);
+                    << rq_test::describe_mismatch(fused, comp);
               }
             }
           }
@@ -182,7 +157,6 @@ TEST_P(CpuVsCuda, BitIdenticalOverLayoutsCollapsesSpacingsRegions_CUDA) {
 // (N, L, D) with channel_dim -1, its transpose with channel_dim 0, unbatched
 // point clouds and images, and a layout that needs contiguous copies.
 TEST_P(CpuVsCuda, ChannelDimsUnbatchedAndThreeLevelLayouts_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const at::ScalarType dtype = GetParam();
   uint64_t seed = 500;
   const at::Tensor nld = random_input({4, 50, 6}, dtype, 3);
@@ -223,8 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Slices larger than one CUDA work unit (core::kUnitElements = 2^14 elements)
 // are split over several blocks; many small slices use many parameter blocks.
-TEST(CudaKernel, MultiChunkSlicesAndManySlices_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaKernel, MultiChunkSlicesAndManySlices_CUDA) {
   uint64_t seed = 900;
   for (at::ScalarType dtype :
        {at::kFloat, at::kHalf, at::kBFloat16, at::kDouble, at::kByte}) {
@@ -266,8 +239,7 @@ TEST(CudaKernel, MultiChunkSlicesAndManySlices_CUDA) {
 
 // NaN, +-Inf, all-NaN, constant, signed-zero and extreme slices; integer
 // extremes; empty tensors.
-TEST(CudaKernel, NonFiniteConstantExtremeAndEmpty_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaKernel, NonFiniteConstantExtremeAndEmpty_CUDA) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   uint64_t seed = 1300;
@@ -400,8 +372,7 @@ TEST(CudaKernel, NonFiniteConstantExtremeAndEmpty_CUDA) {
 // beyond index 2^31. Needs ~4.3 GB of GPU memory and ~7 GB of host memory;
 // skipped (with a message) when either is short, or when
 // RANDQUANT_SKIP_LARGE_TESTS is set.
-TEST(CudaKernel, LargeSliceInt64Indexing_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaKernel, LargeSliceInt64Indexing_CUDA) {
   if (std::getenv("RANDQUANT_SKIP_LARGE_TESTS") != nullptr)
     GTEST_SKIP() << "RANDQUANT_SKIP_LARGE_TESTS is set";
   const int64_t two31 = int64_t{1} << 31;
@@ -443,7 +414,7 @@ TEST(CudaKernel, LargeSliceInt64Indexing_CUDA) {
     const at::Tensor y_cpu = rq::randomized_quantize(x_cpu, o, gen(2));
     EXPECT_TRUE(rq_test::same_bits(y_cpu, y_cuda))
         << "one slice of " << n
-        << " elements: " << describe_mismatch(y_cpu, y_cuda);
+        << " elements: " << rq_test::describe_mismatch(y_cpu, y_cuda);
   }
   {
     // Two slices of n/2 elements with stride 2: offsets up to n - 1.
@@ -455,14 +426,13 @@ TEST(CudaKernel, LargeSliceInt64Indexing_CUDA) {
     const at::Tensor y_cpu = rq::randomized_quantize(xs_cpu, o, gen(3));
     EXPECT_TRUE(rq_test::same_bits(y_cpu, y_cuda))
         << "two strided slices of " << n / 2
-        << " elements: " << describe_mismatch(y_cpu, y_cuda);
+        << " elements: " << rq_test::describe_mismatch(y_cpu, y_cuda);
   }
 }
 
 // The module (training: quantizes, eval: identity) and both dataset
 // transforms on CUDA tensors.
-TEST(CudaModuleTransforms, ModuleAndTransformsOnCudaTensors_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaModuleTransforms, ModuleAndTransformsOnCudaTensors_CUDA) {
   const auto o = RandomizedQuantizationOptions(6).max_regions(9);
   const at::Tensor x = random_input({4, 3, 16, 16}, at::kFloat, 15);
   const at::Tensor xc = x.to(kCuda);
@@ -517,8 +487,7 @@ TEST(CudaModuleTransforms, ModuleAndTransformsOnCudaTensors_CUDA) {
 
 // straight_through: backward hands the incoming gradient to x unchanged, on
 // CUDA; without it the output carries no gradient.
-TEST(CudaAutograd, StraightThroughGradient_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaAutograd, StraightThroughGradient_CUDA) {
   for (at::ScalarType dtype : {at::kFloat, at::kBFloat16, at::kDouble}) {
     SCOPED_TRACE(c10::toString(dtype));
     const at::Tensor x0 = random_input({2, 3, 8, 8}, dtype, 17);
@@ -555,8 +524,7 @@ TEST(CudaAutograd, StraightThroughGradient_CUDA) {
 
 // The output stays on the input's device (every visible device), and bad
 // arguments are rejected on CUDA tensors as on CPU ones.
-TEST(CudaBackend, OutputStaysOnInputDeviceAndErrors_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaBackend, OutputStaysOnInputDeviceAndErrors_CUDA) {
   const at::Tensor x = random_input({2, 3, 6, 6}, at::kFloat, 18);
   const int64_t devices = static_cast<int64_t>(torch::cuda::device_count());
   for (int64_t d = 0; d < devices; ++d) {
@@ -604,8 +572,7 @@ at::Generator cuda_gen(uint64_t seed) {
 // CUDA generators: the key is drawn on the device. The same state gives the
 // same output, fused and composite agree, the key means what it means on the
 // CPU, and without a generator CUDA tensors use the default CUDA generator.
-TEST(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
   const at::Tensor x_cpu = random_input({4, 3, 17, 19}, at::kFloat, 30);
   const at::Tensor x = x_cpu.to(kCuda);
   const auto o = RandomizedQuantizationOptions(6).p(0.7);
@@ -644,8 +611,7 @@ TEST(CudaGenerators, KeysDrawnOnTheDevice_CUDA) {
 
 // In place and out= on CUDA tensors equal the out-of-place call, which
 // equals the CPU kernel (fused component or composite fallback alike).
-TEST(CudaInPlace, InPlaceAndOutEqualTheOutOfPlaceCall_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaInPlace, InPlaceAndOutEqualTheOutOfPlaceCall_CUDA) {
   for (const at::ScalarType dtype : {at::kFloat, at::kHalf, at::kByte}) {
     for (const rq_test::Layout& layout : rq_test::layouts()) {
       SCOPED_TRACE(::testing::Message() << dtype << " " << layout.name);
@@ -664,8 +630,7 @@ TEST(CudaInPlace, InPlaceAndOutEqualTheOutOfPlaceCall_CUDA) {
 }
 
 // Sample-keyed draws on CUDA tensors (the composite path) equal the CPU's.
-TEST(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
   const at::Tensor x_cpu = random_input({3, 4, 20, 30}, at::kFloat, 6);
   const rq::SampleKeys cpu_keys{5, 1, at::tensor({9, 2, 7}, at::kLong)};
   rq::SampleKeys cuda_keys = cpu_keys;
@@ -685,12 +650,13 @@ TEST(CudaSampleKeys, KeyedCallsEqualTheCpu_CUDA) {
 
 // Which path CUDA tensors take in this binary: prints it, and skips when the
 // CUDA component (randquant::cuda) is not linked (composite fallback).
-TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaBackend, FusedKernelIsRegistered_CUDA) {
 #if RANDQUANT_TEST_WITH_CUDA_COMPONENT
   // This binary links randquant::cuda: its registration must have filled
   // the slot, or every CUDA tensor would silently take the composite path.
-  ASSERT_NE(rq::detail::cuda_backend(), nullptr)
+  const rq::detail::Backend* cuda =
+      rq::detail::registered_backend(c10::DeviceType::CUDA);
+  ASSERT_NE(cuda, nullptr)
       << "randquant::cuda is linked but its backend is not registered";
   std::cout << "[randquant] CUDA path: fused kernel (randquant::cuda)"
             << std::endl;
@@ -700,8 +666,8 @@ TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
   const auto o = RandomizedQuantizationOptions(5);
   const rq::detail::CallKey key = rq::detail::CallKey::from_host(12345);
   const at::Tensor direct = at::empty_like(x);
-  rq::detail::cuda_backend()(x, direct, rq::detail::check_inputs(x, o, "test"),
-                             o, key);
+  cuda->quantize_into(x, direct, rq::detail::check_inputs(x, o, "test"), o,
+                      key);
   ASSERT_TRUE(direct.is_cuda());
   // The registered kernel is the fused CUDA kernel: the CPU kernel's bits
   // for the same key.
@@ -711,7 +677,7 @@ TEST(CudaBackend, FusedKernelIsRegistered_CUDA) {
   EXPECT_TRUE(rq_test::same_bits(direct.cpu(), on_cpu));
   EXPECT_FALSE(rq_test::same_bits(direct.cpu(), x_cpu));
 #else
-  EXPECT_EQ(rq::detail::cuda_backend(), nullptr)
+  EXPECT_EQ(rq::detail::registered_backend(c10::DeviceType::CUDA), nullptr)
       << "randquant::cuda is not linked into this binary, yet the slot is set";
   std::cout << "[randquant] CUDA path: composite (randquant::cuda not "
                "linked into this binary)"

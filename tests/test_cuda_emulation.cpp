@@ -45,7 +45,8 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
     return ::testing::AssertionFailure()
            << "emulated CUDA launch differs from the CPU kernel for " << o
            << " on " << x.sizes() << " " << x.scalar_type() << " strides "
-           << x.strides();
+           << x.strides() << ": "
+           << rq_test::describe_mismatch(expected, e.out);
   }
   if (!rq_test::same_bits(before, x))
     return ::testing::AssertionFailure() << "the input was modified";
@@ -56,7 +57,8 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
   if (!rq_test::same_bits(in_place.out, expected)) {
     return ::testing::AssertionFailure()
            << "emulated in-place CUDA launch differs from the CPU kernel for "
-           << o << " on " << x.sizes() << " " << x.scalar_type();
+           << o << " on " << x.sizes() << " " << x.scalar_type() << ": "
+           << rq_test::describe_mismatch(expected, in_place.out);
   }
   return ::testing::AssertionSuccess();
 }
@@ -201,10 +203,8 @@ TEST(CudaEmulation, ParameterPassMatchesCpuParamsFieldByField) {
       const int64_t slices = cpu.regions.numel();
       EXPECT_TRUE(rq_test::same_bits(cpu.lo.reshape({slices}), emu.lo));
       EXPECT_TRUE(rq_test::same_bits(cpu.hi.reshape({slices}), emu.hi));
-      EXPECT_TRUE(
-          at::equal(cpu.regions.reshape({slices}), emu.regions.to(at::kLong)));
-      EXPECT_TRUE(at::equal(cpu.quantized.reshape({slices}),
-                            emu.quantized.to(at::kBool)));
+      EXPECT_TRUE(at::equal(cpu.regions.reshape({slices}), emu.regions));
+      EXPECT_TRUE(at::equal(cpu.quantized.reshape({slices}), emu.quantized));
       const at::Tensor cpu_cuts = cpu.cuts.reshape({slices, -1});
       const at::Tensor cpu_proxies = cpu.proxies.reshape({slices, -1});
       int64_t without_finite = 0, not_applied = 0;

@@ -16,6 +16,7 @@
 #include <string>
 #include <tuple>
 
+#include "cuda_fixture.h"
 #include "test_util.h"
 
 namespace rq = randquant;
@@ -36,8 +37,9 @@ int64_t max_distinct_per_slice(const at::Tensor& x) {
 
 }  // namespace
 
-TEST(CudaGraph, CaptureAndReplayDrawFreshKeys_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+using CudaGraph = rq_test::CudaDevice;
+
+TEST_F(CudaGraph, CaptureAndReplayDrawFreshKeys_CUDA) {
   const at::Tensor x =
       rq_test::random_input({8, 3, 32, 32}, at::kFloat, 40).to(at::kCUDA);
   const auto o = RandomizedQuantizationOptions(8);
@@ -68,8 +70,7 @@ TEST(CudaGraph, CaptureAndReplayDrawFreshKeys_CUDA) {
 
 // A CPU generator's key would be baked into the graph (every replay the
 // same): refused while capturing, with a message that says why.
-TEST(CudaGraph, CpuGeneratorIsRefusedWhileCapturing_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+TEST_F(CudaGraph, CpuGeneratorIsRefusedWhileCapturing_CUDA) {
   const at::Tensor x =
       rq_test::random_input({2, 3, 8, 8}, at::kFloat, 41).to(at::kCUDA);
   c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool();

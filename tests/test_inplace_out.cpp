@@ -262,16 +262,20 @@ at::Tensor run_path(const at::Tensor& x, const Opt& o, uint64_t key,
       rq::detail::make_output_views(x, geometry);
   const rq::core::UnitGrid grid{geometry.channels, geometry.slices(),
                                 views.layout.slice_size(), chunks};
-  const rq::QuantizationParams params = rq::detail::allocate_params(
-      geometry.samples, geometry.channels, key, o, x.scalar_type());
-  const rq::detail::ParamsWriter<T> writer(params, o);
+  const auto params = rq::detail::ParamBuffer<T>::allocate(
+      geometry.samples, geometry.channels, rq::detail::max_slice_regions(o));
+  const rq::detail::ParamsWriter<T> writer(params.table, params.applied,
+                                           geometry.samples, geometry.channels,
+                                           key, nullptr, o);
   writer.draw_coins();
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
   if (slice_local) {
-    rq::cpu::quantize_slice_local(in, out, views.layout, grid, params, writer);
+    rq::cpu::quantize_slice_local(in, out, views.layout, grid, params.table,
+                                  writer);
   } else {
-    rq::cpu::quantize_two_pass(in, out, views.layout, grid, params, writer);
+    rq::cpu::quantize_two_pass(in, out, views.layout, grid, params.table,
+                               writer);
   }
   return views.finish();
 }
@@ -286,9 +290,10 @@ TEST(CpuPaths, SliceLocalAndTwoPassGiveTheSameBits) {
                      << dtype << " " << layout.name << " " << o);
         const at::Tensor x =
             layout.make(awkward_input({3, 2, 40, 30}, dtype, 8));
-        const at::Tensor fused = rq::detail::quantize_new(
-            x, rq::detail::check_inputs(x, o, "test"), o,
-            rq::detail::CallKey::from_host(77), rq::detail::Path::kFused);
+        const at::Tensor fused =
+            rq::detail::registered_backend(c10::DeviceType::CPU)
+                ->quantize_new(x, rq::detail::check_inputs(x, o, "test"), o,
+                               rq::detail::CallKey::from_host(77));
         AT_DISPATCH_ALL_TYPES_AND2(
             at::kHalf, at::kBFloat16, dtype, "paths", [&] {
               const at::Tensor local = run_path<scalar_t>(x, o, 77, true, 1);

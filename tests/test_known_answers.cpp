@@ -109,9 +109,10 @@ TEST(KnownAnswers, EveryImplementationGivesTheSpecificationsOutput) {
                                 at::tensor(c.index, at::kLong)};
       EXPECT_TRUE(same_as_spec(rq::randomized_quantize(x, o, keys), expected))
           << "fused CPU, sample keys";
-      EXPECT_TRUE(same_as_spec(
-          rq::detail::quantize(x, o, keys, "kat", rq::detail::Path::kComposite),
-          expected))
+      EXPECT_TRUE(
+          same_as_spec(rq::detail::quantize(x, o, keys, "kat",
+                                            &rq::detail::composite_backend()),
+                       expected))
           << "composite, sample keys";
       continue;
     }

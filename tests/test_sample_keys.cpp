@@ -69,9 +69,8 @@ TEST(SampleKeys, CompositeInPlaceOutAndThreadsGiveTheSameBits) {
     const at::Tensor fused = rq::randomized_quantize(x, o, k);
     // The composite path: the same params, applied with ATen ops.
     const rq::detail::Geometry geometry = rq::detail::check_inputs(x, o, "t");
-    const at::Tensor composite = rq::detail::quantize_new(
-        x, geometry, o, rq::detail::sample_call_key(k, x, geometry, "t"),
-        rq::detail::Path::kComposite);
+    const at::Tensor composite = rq::detail::composite_backend().quantize_new(
+        x, geometry, o, rq::detail::sample_call_key(k, x, geometry, "t"));
     EXPECT_TRUE(same_bits(fused, composite));
     at::Tensor self = x.clone();
     rq::randomized_quantize_(self, o, k);

@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "randquant/core/region_hints.h"
+#include "randquant/core/bucket_table.h"
 #include "randquant/core/slice_math.h"
 
 namespace rc = randquant::core;
@@ -54,16 +54,16 @@ TEST(SliceMath, BucketHintsGiveTheExactRegion) {
     std::sort(cuts.begin(), cuts.begin() + n_cuts);
     cuts[n_cuts] = std::numeric_limits<float>::infinity();
     const auto map = rc::BucketMap<float>::make(lo, hi, 4 * (n_cuts + 1));
-    std::vector<int32_t> hints(map.buckets);
-    rc::build_region_hints(map, cuts.data(), n_cuts, hints.data());
+    std::vector<int32_t> table(map.buckets);
+    rc::build_bucket_table(map, cuts.data(), n_cuts, table.data());
     for (int i = 0; i < 2000; ++i) {
       const float v = i < n_cuts ? cuts[i] : inside(rng);  // exact ties too
-      EXPECT_EQ(rc::region_with_hints(map, hints.data(), cuts.data(), v),
+      EXPECT_EQ(rc::region_from_buckets(map, table.data(), cuts.data(), v),
                 rc::region_of(cuts.data(), n_cuts, v));
     }
-    EXPECT_EQ(rc::region_with_hints(map, hints.data(), cuts.data(), lo),
+    EXPECT_EQ(rc::region_from_buckets(map, table.data(), cuts.data(), lo),
               rc::region_of(cuts.data(), n_cuts, lo));
-    EXPECT_EQ(rc::region_with_hints(map, hints.data(), cuts.data(), hi),
+    EXPECT_EQ(rc::region_from_buckets(map, table.data(), cuts.data(), hi),
               n_cuts);
   }
 }

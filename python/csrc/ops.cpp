@@ -58,21 +58,30 @@ inline RandomizedQuantizationOptions op_options(
       .channel_dim(channel_dim);
 }
 
-/// The CPU and CUDA kernel behind torch.ops.randquant.randomized_quantize:
-/// randomized_quantize_out()'s work into empty_like(x), so the output's
-/// strides are exactly what the Meta kernel says, with errors naming
-/// randomized_quantize (the entry Python called). No straight-through
-/// here: the Python wrapper adds that gradient with an autograd.Function.
+/// Both operators' CPU and CUDA kernels: the call pipeline's steps
+/// (prepare, then the backend it picked) into empty_like(x), so the
+/// output's strides are exactly what the Meta kernel says, with errors
+/// naming randomized_quantize (the entry Python called). No gradient step:
+/// the Python wrapper adds straight-through with an autograd.Function.
+inline at::Tensor run_op(const at::Tensor& x,
+                         const RandomizedQuantizationOptions& options,
+                         const detail::KeySource& keys) {
+  const detail::Call call = detail::prepare(x, options, keys, kEntry);
+  at::Tensor out = at::empty_like(x);
+  detail::run_into(call, x, out, options);
+  return out;
+}
+
+/// The CPU and CUDA kernel behind torch.ops.randquant.randomized_quantize
+/// (run_op() under the generator's key).
 inline at::Tensor randomized_quantize_op(
     const at::Tensor& x, int64_t regions, int64_t max_regions,
     c10::string_view collapse, c10::string_view spacing, double p, bool batched,
     int64_t channel_dim, c10::optional<at::Generator> generator) {
-  at::Tensor out = at::empty_like(x);
-  detail::quantize_out(out, x,
-                       op_options(regions, max_regions, collapse, spacing, p,
-                                  batched, channel_dim),
-                       std::move(generator), kEntry);
-  return out;
+  return run_op(x,
+                op_options(regions, max_regions, collapse, spacing, p, batched,
+                           channel_dim),
+                std::move(generator));
 }
 
 /// torch.ops.randquant.check_options: the checks randquant's C++ options
@@ -134,19 +143,17 @@ inline SampleKeys op_keys(const at::Tensor& index, int64_t seed,
                     index};
 }
 
-/// randquant::randomized_quantize(x, options, SampleKeys{seed, epoch,
-/// index}) into empty_like(x): the CPU and CUDA kernel of
-/// torch.ops.randquant.randomized_quantize_keyed.
+/// The CPU and CUDA kernel of torch.ops.randquant.randomized_quantize_keyed
+/// (run_op() under SampleKeys{seed, epoch, index}).
 inline at::Tensor randomized_quantize_keyed_op(
     const at::Tensor& x, const at::Tensor& index, int64_t seed, int64_t epoch,
     int64_t regions, int64_t max_regions, c10::string_view collapse,
     c10::string_view spacing, double p, bool batched, int64_t channel_dim) {
-  at::Tensor out = at::empty_like(x);
-  detail::quantize_out(out, x,
-                       op_options(regions, max_regions, collapse, spacing, p,
-                                  batched, channel_dim),
-                       op_keys(index, seed, epoch), kEntry);
-  return out;
+  const SampleKeys keys = op_keys(index, seed, epoch);
+  return run_op(x,
+                op_options(regions, max_regions, collapse, spacing, p, batched,
+                           channel_dim),
+                keys);
 }
 
 /// Meta kernel of the keyed operator.
@@ -219,8 +226,8 @@ TORCH_LIBRARY_IMPL(randquant, Autograd, m) {
 }
 
 // CUDA tensors: only in builds with randquant's CUDA component (python/
-// CMakeLists.txt links it and defines RANDQUANT_WITH_CUDA); the call goes to
-// randomized_quantize_out(), which picks the device's backend.
+// CMakeLists.txt links it and defines RANDQUANT_WITH_CUDA); run_op() picks
+// the device's backend as every C++ entry does.
 #ifdef RANDQUANT_WITH_CUDA
 TORCH_LIBRARY_IMPL(randquant, CUDA, m) {
   m.impl("randomized_quantize", &randquant::python::randomized_quantize_op);

@@ -21,9 +21,9 @@ namespace avx2 {
 /// Up to this many cut points the uint8 loop counts byte compares and looks
 /// proxies up with one in-register 16-byte shuffle (_mm256_shuffle_epi8: 16
 /// proxies, so 15 cut points); above it, the slice's 256-entry byte table.
-constexpr int kByteShuffleCuts = 15;
+constexpr int kShuffleMaxCuts = 15;
 
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
 
 #define RANDQUANT_AVX2 __attribute__((target("avx2,fma")))
 
@@ -158,7 +158,7 @@ RANDQUANT_AVX2 inline __m256 lookup8(__m256 v, __m256 cuts, __m256 middle,
 RANDQUANT_AVX2 inline void quantize_f32_small(const float* in, float* out,
                                               int64_t count,
                                               const SliceLookup<float>& lk) {
-  static_assert(kSmallCuts == 7, "three steps of binary search");
+  static_assert(kCountMaxCuts == 7, "three steps of binary search");
   const __m256 cuts = _mm256_loadu_ps(lk.cuts);
   const __m256 middle = _mm256_set1_ps(lk.cuts[3]);
   const __m256 table = _mm256_loadu_ps(lk.proxies);
@@ -266,13 +266,13 @@ RANDQUANT_AVX2 inline void quantize_u8_table(const uint8_t* in, uint8_t* out,
   quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
-/// Contiguous uint8 run with at most kByteShuffleCuts cut points: v >= cut is v
+/// Contiguous uint8 run with at most kShuffleMaxCuts cut points: v >= cut is v
 /// >= ceil(cut) for integers, so count those with byte compares and look the
 /// proxy up with one shuffle.
 RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
                                              int64_t count,
                                              const SliceLookup<uint8_t>& lk) {
-  __m256i threshold[kByteShuffleCuts];
+  __m256i threshold[kShuffleMaxCuts];
   alignas(16) uint8_t proxies[16] = {};
   const int n_cuts = lk.n_cuts;
   for (int k = 0; k < n_cuts; ++k) {
@@ -301,7 +301,7 @@ RANDQUANT_AVX2 inline void quantize_u8_small(const uint8_t* in, uint8_t* out,
 
 #undef RANDQUANT_AVX2
 
-#endif  // RANDQUANT_HAS_AVX2_PATH
+#endif  // RANDQUANT_HAS_X86_SIMD
 
 }  // namespace avx2
 }  // namespace cpu

@@ -16,7 +16,7 @@ namespace randquant {
 namespace cpu {
 namespace avx512 {
 
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
 
 #define RANDQUANT_AVX512F __attribute__((target("avx512f")))
 #define RANDQUANT_AVX512_VBMI \
@@ -55,7 +55,7 @@ RANDQUANT_AVX512F inline __m512 lookup16(__m512 v, __m512 cuts, __m512 table) {
   return _mm512_mask_permutexvar_ps(v, finite, region, table);
 }
 
-/// Contiguous float run with at most kRegisterCuts16 cut points (lk.cuts
+/// Contiguous float run with at most kRegister16MaxCuts cut points (lk.cuts
 /// and lk.proxies hold 16 entries each).
 template <int Steps>
 RANDQUANT_AVX512F inline void quantize_f32_register_steps(
@@ -72,8 +72,8 @@ RANDQUANT_AVX512F inline void quantize_f32_register_steps(
   quantize_run_scalar(in + i, 1, out + i, 1, count - i, lk);
 }
 
-/// Contiguous float run with at most kRegisterCuts16 cut points: three search
-/// steps for up to 7 cut points, four above.
+/// Contiguous float run with at most kRegister16MaxCuts cut points: three
+/// search steps for up to 7 cut points, four above.
 inline void quantize_f32_register(const float* in, float* out, int64_t count,
                                   const SliceLookup<float>& lk) {
   if (lk.n_cuts <= 7) return quantize_f32_register_steps<3>(in, out, count, lk);
@@ -146,7 +146,7 @@ RANDQUANT_AVX512F inline __m512 lookup_buckets16(__m512 v, __m512 lo,
   return _mm512_mask_mov_ps(v, finite, q);
 }
 
-/// Contiguous float run with more than kRegisterCuts16 cut points, through
+/// Contiguous float run with more than kRegister16MaxCuts cut points, through
 /// the bucket table (lookup_buckets16), 32 values a step.
 RANDQUANT_AVX512F inline void quantize_f32_buckets(
     const float* in, float* out, int64_t count, const SliceLookup<float>& lk) {
@@ -189,7 +189,7 @@ RANDQUANT_AVX512_VBMI inline void quantize_bytes_vbmi(
 #undef RANDQUANT_AVX512F
 #undef RANDQUANT_AVX512_VBMI
 
-#endif  // RANDQUANT_HAS_AVX2_PATH
+#endif  // RANDQUANT_HAS_X86_SIMD
 
 }  // namespace avx512
 }  // namespace cpu

@@ -10,10 +10,11 @@
 // the same g++), so every translation unit compiles the same inline bodies.
 #if (defined(__x86_64__) || defined(__i386__)) && \
     (defined(__GNUC__) || defined(__clang__))
-#define RANDQUANT_HAS_AVX2_PATH 1
+/// 1 where the AVX2 and AVX-512 loops are compiled (x86 with GCC or Clang).
+#define RANDQUANT_HAS_X86_SIMD 1
 #include <immintrin.h>
 #else
-#define RANDQUANT_HAS_AVX2_PATH 0
+#define RANDQUANT_HAS_X86_SIMD 0
 #endif
 
 #include <atomic>
@@ -46,7 +47,7 @@ inline bool allowed(VectorLoops loops) {
 namespace avx2 {
 /// Whether this CPU runs the AVX2 + FMA loops (and they are allowed).
 inline bool available() {
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
   static const bool ok =
       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok && allowed(VectorLoops::kAvx2);
@@ -59,7 +60,7 @@ inline bool available() {
 namespace avx512 {
 /// Whether this CPU runs the AVX-512F float32 loops (and they are allowed).
 inline bool float_available() {
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
   static const bool ok = __builtin_cpu_supports("avx512f");
   return ok && allowed(VectorLoops::kAvx512);
 #else
@@ -70,7 +71,7 @@ inline bool float_available() {
 /// Whether this CPU runs the AVX-512 VBMI byte loop (Ice Lake and later
 /// Intel, Zen 4 and later AMD; and it is allowed).
 inline bool vbmi_available() {
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
   static const bool ok = __builtin_cpu_supports("avx512f") &&
                          __builtin_cpu_supports("avx512bw") &&
                          __builtin_cpu_supports("avx512vbmi");

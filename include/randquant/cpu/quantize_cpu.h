@@ -20,12 +20,12 @@
 #include "randquant/core/work_units.h"
 #include "randquant/cpu/runs.h"
 #include "randquant/cpu/slice_lookup.h"
+#include "randquant/detail/backend.h"
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
+#include "randquant/detail/param_table.h"
 #include "randquant/detail/slice_views.h"
 #include "randquant/detail/threading.h"
-#include "randquant/functor.h"
-#include "randquant/params.h"
 
 namespace randquant {
 namespace cpu {
@@ -62,7 +62,7 @@ void write_elements(const T* in_base, T* out_base,
                     const SliceLookup<T>& lookup) {
   layout.for_each_run(
       begin, end, [&](int64_t in_off, int64_t out_off, int64_t count) {
-        if (!lookup.quantized) {
+        if (lookup.kind == Lookup::kCopy) {
           if (in_base + in_off != out_base + out_off ||
               layout.in.inner != layout.out.inner) {
             copy_run(in_base + in_off, layout.in.inner, out_base + out_off,
@@ -80,12 +80,12 @@ void write_elements(const T* in_base, T* out_base,
 template <typename T>
 void quantize_slice_local(const T* in, T* out, const core::RunLayout& layout,
                           const core::UnitGrid& grid,
-                          const QuantizationParams& params,
+                          const core::ParamTable<T>& table,
                           const detail::ParamsWriter<T>& writer) {
   using A = core::acc_type<T>;
   parallel_items(grid.slices, grid.slices * grid.slice_size,
                  [&](int64_t begin, int64_t end) {
-                   SliceLookupBuilder<T> builder(params);
+                   SliceLookupBuilder<T> builder(table);
                    for (int64_t s = begin; s < end; ++s) {
                      const core::Unit unit = grid.unit(s, layout);
                      A lo = std::numeric_limits<A>::infinity();
@@ -106,7 +106,7 @@ void quantize_slice_local(const T* in, T* out, const core::RunLayout& layout,
 template <typename T>
 void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
                        const core::UnitGrid& grid,
-                       const QuantizationParams& params,
+                       const core::ParamTable<T>& table,
                        const detail::ParamsWriter<T>& writer) {
   using A = core::acc_type<T>;
   const int64_t elements = grid.slices * grid.slice_size;
@@ -119,8 +119,8 @@ void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
                        &unit_lo[u], &unit_hi[u]);
     }
   });
-  A* lo = params.lo.data_ptr<A>();
-  A* hi = params.hi.data_ptr<A>();
+  A* lo = table.lo;
+  A* hi = table.hi;
   for (int64_t s = 0; s < grid.slices; ++s) {
     lo[s] = inf;
     hi[s] = -inf;
@@ -131,7 +131,7 @@ void quantize_two_pass(const T* in, T* out, const core::RunLayout& layout,
   }
   writer.fill_all();
   parallel_items(grid.units(), elements, [&](int64_t begin, int64_t end) {
-    SliceLookupBuilder<T> builder(params);
+    SliceLookupBuilder<T> builder(table);
     for (int64_t u = begin; u < end; ++u) {
       const core::Unit unit = grid.unit(u, layout);
       write_elements(in + unit.in_offset, out + unit.out_offset, layout,
@@ -157,17 +157,20 @@ void quantize_views(const detail::SliceViews& views, const detail::CallKey& key,
       detail::kernel_threads());
   const T* in = views.in_v.data_ptr<T>();
   T* out = views.out_v.data_ptr<T>();
-  const QuantizationParams params = detail::allocate_params(
-      samples, channels, key.per_sample() ? 0 : key.value(), options,
-      views.in_v.scalar_type(), {}, {}, key.samples);
-  const detail::ParamsWriter<T> writer(params, options);
+  // The call's parameters: one allocation, O(slices * R).
+  const auto params = detail::ParamBuffer<T>::allocate(
+      samples, channels, detail::max_slice_regions(options));
+  const detail::ParamsWriter<T> writer(
+      params.table, params.applied, samples, channels,
+      key.per_sample() ? 0 : key.value(),
+      key.per_sample() ? key.samples.data_ptr<int64_t>() : nullptr, options);
   writer.draw_coins();
   const bool slice_fits =
       grid.slice_size * static_cast<int64_t>(sizeof(T)) <= kSliceLocalBytes;
   if (grid.chunks == 1 && slice_fits) {
-    quantize_slice_local(in, out, views.layout, grid, params, writer);
+    quantize_slice_local(in, out, views.layout, grid, params.table, writer);
   } else {
-    quantize_two_pass(in, out, views.layout, grid, params, writer);
+    quantize_two_pass(in, out, views.layout, grid, params.table, writer);
   }
 }
 

@@ -19,7 +19,7 @@ namespace cpu {
 template <typename T, typename A = core::acc_type<T>>
 inline void min_max_run(const T* in, int64_t stride, int64_t count, A* lo,
                         A* hi) {
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
   if (stride == 1 && avx2::available()) {
     if constexpr (std::is_same<T, float>::value) {
       if (avx512::float_available()) {
@@ -34,22 +34,23 @@ inline void min_max_run(const T* in, int64_t stride, int64_t count, A* lo,
   min_max_run_scalar(in, stride, count, lo, hi);
 }
 
-/// proxy[region(x)] (finite x) or x over one run.
+/// proxy[region(x)] (finite x) or x over one run of a quantized slice: the
+/// loop for lk.kind that this run's strides and this CPU allow.
 template <typename T>
 inline void quantize_run(const T* in, int64_t in_stride, T* out,
                          int64_t out_stride, int64_t count,
                          const SliceLookup<T>& lk) {
-#if RANDQUANT_HAS_AVX2_PATH
+#if RANDQUANT_HAS_X86_SIMD
   if constexpr (std::is_same<T, float>::value) {
     if (in_stride == 1 && out_stride == 1 && avx2::available()) {
+      // lk.kind is kCount, kRegister16 (AVX-512 only) or kBuckets.
+      const bool buckets = lk.kind == Lookup::kBuckets;
       if (avx512::float_available()) {
-        return lk.n_cuts <= kRegisterCuts16
-                   ? avx512::quantize_f32_register(in, out, count, lk)
-                   : avx512::quantize_f32_buckets(in, out, count, lk);
+        return buckets ? avx512::quantize_f32_buckets(in, out, count, lk)
+                       : avx512::quantize_f32_register(in, out, count, lk);
       }
-      return lk.n_cuts <= kSmallCuts
-                 ? avx2::quantize_f32_small(in, out, count, lk)
-                 : avx2::quantize_f32_buckets(in, out, count, lk);
+      return buckets ? avx2::quantize_f32_buckets(in, out, count, lk)
+                     : avx2::quantize_f32_small(in, out, count, lk);
     }
   } else if constexpr (kByteTable<T>) {
     if (in_stride == 1 && out_stride == 1) {
@@ -58,7 +59,7 @@ inline void quantize_run(const T* in, int64_t in_stride, T* out,
       }
       if constexpr (std::is_same<T, uint8_t>::value) {
         if (avx2::available()) {
-          return lk.n_cuts <= avx2::kByteShuffleCuts
+          return lk.n_cuts <= avx2::kShuffleMaxCuts
                      ? avx2::quantize_u8_small(in, out, count, lk)
                      : avx2::quantize_u8_table(in, out, count, lk);
         }

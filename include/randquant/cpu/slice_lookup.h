@@ -15,10 +15,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "randquant/core/region_hints.h"
+#include "randquant/core/bucket_table.h"
+#include "randquant/core/param_table.h"
 #include "randquant/core/slice_math.h"
 #include "randquant/cpu/cpu_features.h"
-#include "randquant/params.h"
 
 namespace randquant {
 namespace cpu {
@@ -27,20 +27,20 @@ namespace cpu {
 /// (core::region_by_count) and the AVX2 float32 loop looks proxies up in
 /// one 8-lane register (_mm256_permutevar8x32_ps: 8 proxies, so 7 cut
 /// points); above it the kernels use the bucket table.
-constexpr int kSmallCuts = 7;
+constexpr int kCountMaxCuts = 7;
 
 /// Up to this many cut points the AVX-512 float32 loop keeps cut points and
 /// proxies in one 16-lane register each (16 proxies, so 15 cut points).
-constexpr int kRegisterCuts16 = 15;
+constexpr int kRegister16MaxCuts = 15;
 
 /// Most cut points a slice of T can have without the bucket table: the
-/// float32 register loop's reach on this CPU, kSmallCuts otherwise.
+/// float32 register loop's reach on this CPU, kCountMaxCuts otherwise.
 template <typename T>
 inline int cuts_without_buckets() {
   if (std::is_same<T, float>::value && avx512::float_available()) {
-    return kRegisterCuts16;
+    return kRegister16MaxCuts;
   }
-  return kSmallCuts;
+  return kCountMaxCuts;
 }
 
 /// Whether T is looked up through a 256-entry byte table.
@@ -56,25 +56,51 @@ inline float nan_boxed_region(int32_t k) {
   return f;
 }
 
+/// How the write pass finds a value's output in one slice: chosen once per
+/// slice, from its R, its dtype and this CPU, by SliceLookupBuilder; every
+/// run loop (scalar, AVX2, AVX-512) reads it and builds nothing itself.
+enum class Lookup {
+  kCopy,        ///< the slice is not quantized: its input, unchanged
+  kByteTable,   ///< one-byte dtypes: the output of each of the 256 bytes
+  kCount,       ///< <= kCountMaxCuts cut points: a count of compares
+  kRegister16,  ///< float32 on AVX-512, <= kRegister16MaxCuts: 16 lanes
+  kBuckets      ///< more cut points: the bucket table
+};
+
+/// The lookup of a quantized slice of T with n_cuts cut points.
+template <typename T>
+Lookup choose_lookup(int n_cuts) {
+  if (kByteTable<T>) return Lookup::kByteTable;
+  if (n_cuts <= kCountMaxCuts) return Lookup::kCount;
+  if (n_cuts <= cuts_without_buckets<T>()) return Lookup::kRegister16;
+  return Lookup::kBuckets;
+}
+
 /// Everything the write pass needs for one slice.
 template <typename T>
 struct SliceLookup {
   using A = core::acc_type<T>;
-  bool quantized = false;          ///< false: copy the slice unchanged
-  int n_cuts = 0;                  ///< R - 1
-  const A* cuts = nullptr;         ///< n_cuts sorted cut points, then +inf
-  const T* proxies = nullptr;      ///< R proxies (0 padded to >= 16)
-  core::BucketMap<A> map{};        ///< value -> bucket (n_cuts > kSmallCuts)
-  const int32_t* hints = nullptr;  ///< bucket -> region or ~first candidate
+  Lookup kind = Lookup::kCopy;  ///< how values find their output
+  int n_cuts = 0;               ///< R - 1
+  const A* cuts = nullptr;      ///< n_cuts sorted cut points, then +inf
+  const T* proxies = nullptr;   ///< R proxies (0 padded to >= 16)
+  core::BucketMap<A> map{};     ///< value -> bucket (n_cuts > kCountMaxCuts)
+  const int32_t* buckets = nullptr;  ///< bucket -> region or ~first candidate
   /// float32 only: bucket -> proxy, or NaN-boxed first candidate region.
   const float* bucket_values = nullptr;
   const T* byte_table = nullptr;  ///< one-byte dtypes: output of each byte
 
-  /// Region of a finite value.
+  /// Region of a finite value, without vector registers (strided runs and
+  /// the portable loop): kRegister16 slices binary-search.
   int region(A v) const {
-    if (n_cuts <= kSmallCuts) return core::region_by_count<kSmallCuts>(cuts, v);
-    if (hints != nullptr) return core::region_with_hints(map, hints, cuts, v);
-    return core::region_of(cuts, n_cuts, v);
+    switch (kind) {
+      case Lookup::kCount:
+        return core::region_by_count<kCountMaxCuts>(cuts, v);
+      case Lookup::kBuckets:
+        return core::region_from_buckets(map, buckets, cuts, v);
+      default:
+        return core::region_of(cuts, n_cuts, v);
+    }
   }
 };
 
@@ -84,12 +110,12 @@ class SliceLookupBuilder {
  public:
   using A = core::acc_type<T>;
 
-  /// A builder for the slices of `params` (CPU tensors of one call).
-  explicit SliceLookupBuilder(const QuantizationParams& params)
-      : params_(params), rmax_(params.proxies.size(2)) {
+  /// A builder for the slices of `table` (one call's parameters).
+  explicit SliceLookupBuilder(const core::ParamTable<T>& table)
+      : table_(table), rmax_(table.rmax) {
     // Padded to a whole 16-lane register.
-    cuts_.resize(std::max<int64_t>(rmax_, kRegisterCuts16 + 1));
-    proxies_.resize(std::max<int64_t>(rmax_, kRegisterCuts16 + 1));
+    cuts_.resize(std::max<int64_t>(rmax_, kRegister16MaxCuts + 1));
+    proxies_.resize(std::max<int64_t>(rmax_, kRegister16MaxCuts + 1));
     if (kByteTable<T>) bytes_.resize(256);
   }
 
@@ -106,21 +132,19 @@ class SliceLookupBuilder {
  private:
   SliceLookup<T> make(int64_t s, int64_t elements) {
     SliceLookup<T> lk;
-    lk.quantized = params_.quantized.data_ptr<bool>()[s];
-    if (!lk.quantized) return lk;
-    const int regions =
-        static_cast<int>(params_.regions.data_ptr<int64_t>()[s]);
-    const A* src_cuts = params_.cuts.data_ptr<A>() + s * (rmax_ - 1);
-    const T* src_proxies = params_.proxies.data_ptr<T>() + s * rmax_;
+    if (!table_.quantized[s]) return lk;  // kCopy
+    const int regions = static_cast<int>(table_.regions[s]);
+    const A* src_cuts = table_.cut_row(s);
+    const T* src_proxies = table_.proxy_row(s);
     std::fill(cuts_.begin(), cuts_.end(), std::numeric_limits<A>::infinity());
     std::copy(src_cuts, src_cuts + (regions - 1), cuts_.begin());
     std::fill(proxies_.begin(), proxies_.end(), T(0));
     std::copy(src_proxies, src_proxies + regions, proxies_.begin());
     lk.n_cuts = regions - 1;
+    lk.kind = choose_lookup<T>(lk.n_cuts);
     lk.cuts = cuts_.data();
     lk.proxies = proxies_.data();
-    if (lk.n_cuts > cuts_without_buckets<T>() && !kByteTable<T>)
-      build_buckets(s, elements, &lk);
+    if (lk.kind == Lookup::kBuckets) build_buckets(s, elements, &lk);
     if constexpr (kByteTable<T>) {
       // Every value of T in increasing order against the sorted cut points:
       // one sweep, region = the number of cut points <= value, as region().
@@ -140,31 +164,32 @@ class SliceLookupBuilder {
   void build_buckets(int64_t s, int64_t elements, SliceLookup<T>* lk) {
     const int64_t regions = lk->n_cuts + 1;
     const int64_t buckets =
-        std::max<int64_t>(core::kHintBucketsPerRegion * regions,
+        std::max<int64_t>(core::kBucketsPerRegion * regions,
                           std::min<int64_t>(64 * regions, elements / 4));
-    hints_.resize(buckets);
-    const A lo = params_.lo.data_ptr<A>()[s];
-    const A hi = params_.hi.data_ptr<A>()[s];
+    buckets_.resize(buckets);
+    const A lo = table_.lo[s];
+    const A hi = table_.hi[s];
     lk->map = core::BucketMap<A>::make(lo, hi, static_cast<int>(buckets));
-    core::build_region_hints(lk->map, cuts_.data(), lk->n_cuts, hints_.data());
-    lk->hints = hints_.data();
+    core::build_bucket_table(lk->map, cuts_.data(), lk->n_cuts,
+                             buckets_.data());
+    lk->buckets = buckets_.data();
     if constexpr (std::is_same<T, float>::value) {
       values_.resize(buckets);
       for (int64_t b = 0; b < buckets; ++b) {
-        const int32_t e = hints_[b];
+        const int32_t e = buckets_[b];
         values_[b] = e >= 0 ? proxies_[e] : nan_boxed_region(~e);
       }
       lk->bucket_values = values_.data();
     }
   }
 
-  const QuantizationParams& params_;
+  core::ParamTable<T> table_;
   int64_t rmax_;
   int64_t built_slice_ = -1;
   SliceLookup<T> lookup_;
   std::vector<A> cuts_;
   std::vector<T> proxies_;
-  std::vector<int32_t> hints_;
+  std::vector<int32_t> buckets_;
   std::vector<float> values_;
   std::vector<T> bytes_;
 };

@@ -7,9 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include "randquant/core/macros.h"
+#include "randquant/core/param_table.h"
 #include "randquant/core/slice_math.h"
 #include "randquant/core/work_units.h"
 
@@ -24,7 +24,7 @@ constexpr int kThreads = 256;
 /// branches; 15 floats (or doubles) stay in registers next to the element
 /// loop without spilling (ptxas, sm_90). Larger R binary-searches the cut
 /// points in shared memory.
-constexpr int kRegisterCuts = 15;
+constexpr int kRegisterMaxCuts = 15;
 
 /// Index of a cut point in shared memory: one pad word per 32, so the
 /// probes of a warp's binary searches fall in different banks.
@@ -44,7 +44,7 @@ inline LaunchPlan plan_launch(int64_t slices, int64_t channels,
   LaunchPlan plan;
   plan.grid = core::UnitGrid::for_blocks(slices, channels, slice_size);
   plan.rmax = rmax;
-  plan.register_lookup = rmax - 1 <= kRegisterCuts;
+  plan.register_lookup = rmax - 1 <= kRegisterMaxCuts;
   return plan;
 }
 
@@ -106,12 +106,7 @@ struct LaunchArgs {
   double p = 1.0;                       ///< probability a sample is quantized
   A* unit_lo = nullptr;                 ///< per unit: finite min
   A* unit_hi = nullptr;                 ///< per unit: finite max
-  A* slice_lo = nullptr;                ///< per slice: the header's lo
-  A* slice_hi = nullptr;                ///< per slice: the header's hi
-  A* cuts = nullptr;                    ///< per slice: R - 1 sorted cut points
-  T* proxies = nullptr;                 ///< per slice: R proxies
-  int32_t* regions = nullptr;           ///< per slice: R (0: no finite value)
-  uint8_t* quantized = nullptr;         ///< per slice: quantized or copied
+  core::ParamTable<T, A> table;         ///< per slice: the parameters
 
   /// The call's key (read on the device when it was drawn there).
   RANDQUANT_INLINE uint64_t call_key() const {
@@ -119,22 +114,12 @@ struct LaunchArgs {
   }
 };
 
-/// Bytes of one scratch array of `count` elements of E, padded to 16.
-template <typename E>
-inline size_t scratch_array_bytes(int64_t count) {
-  return (static_cast<size_t>(count) * sizeof(E) + 15u) & ~size_t{15};
-}
-
 /// Bytes of a launch's scratch: O(units + slices * rmax).
 template <typename T, typename A>
 inline size_t scratch_bytes(const LaunchPlan& plan) {
   const int64_t units = plan.grid.units(), slices = plan.grid.slices;
-  return 2 * scratch_array_bytes<A>(units) +
-         2 * scratch_array_bytes<A>(slices) +
-         scratch_array_bytes<A>(slices * plan.rmax) +
-         scratch_array_bytes<T>(slices * plan.rmax) +
-         scratch_array_bytes<int32_t>(slices) +
-         scratch_array_bytes<uint8_t>(slices);
+  return 2 * core::padded_array_bytes<A>(units) +
+         core::ParamTable<T, A>::bytes(slices, plan.rmax);
 }
 
 /// Points args' scratch arrays into `base` (scratch_bytes() bytes, 16-byte
@@ -142,21 +127,11 @@ inline size_t scratch_bytes(const LaunchPlan& plan) {
 template <typename T, typename A>
 inline void carve_scratch(unsigned char* base, const LaunchPlan& plan,
                           LaunchArgs<T, A>* args) {
-  const int64_t units = plan.grid.units(), slices = plan.grid.slices;
-  auto take = [&base](auto* typed, int64_t count) {
-    using E = std::remove_pointer_t<decltype(typed)>;
-    E* p = reinterpret_cast<E*>(base);
-    base += scratch_array_bytes<E>(count);
-    return p;
-  };
-  args->unit_lo = take(static_cast<A*>(nullptr), units);
-  args->unit_hi = take(static_cast<A*>(nullptr), units);
-  args->slice_lo = take(static_cast<A*>(nullptr), slices);
-  args->slice_hi = take(static_cast<A*>(nullptr), slices);
-  args->cuts = take(static_cast<A*>(nullptr), slices * plan.rmax);
-  args->proxies = take(static_cast<T*>(nullptr), slices * plan.rmax);
-  args->regions = take(static_cast<int32_t*>(nullptr), slices);
-  args->quantized = take(static_cast<uint8_t*>(nullptr), slices);
+  const int64_t units = plan.grid.units();
+  args->unit_lo = core::take_array<A>(&base, units);
+  args->unit_hi = core::take_array<A>(&base, units);
+  args->table =
+      core::ParamTable<T, A>::carve(&base, plan.grid.slices, plan.rmax);
 }
 
 /// The write pass visits units last to first: the units the min/max pass

@@ -9,9 +9,9 @@
 #include <cstdint>
 
 #include "randquant/cuda/launch_plan.h"
+#include "randquant/detail/param_table.h"
 #include "randquant/detail/slice_views.h"
 #include "randquant/options.h"
-#include "randquant/params.h"
 
 namespace randquant {
 namespace cuda {
@@ -21,7 +21,7 @@ inline LaunchPlan plan_for(const detail::SliceViews& views,
                            const RandomizedQuantizationOptions& options) {
   return plan_launch(views.in_v.size(0) * views.in_v.size(1),
                      views.in_v.size(1), views.layout.slice_size(),
-                     max_slice_regions(options));
+                     detail::max_slice_regions(options));
 }
 
 /// The arguments of the launch `plan` on `views`, keyed by `host_key` or,
@@ -41,7 +41,7 @@ LaunchArgs<T, A> launch_args(const detail::SliceViews& views,
   args.rmax = plan.rmax;
   args.key = host_key;
   args.device_key = device_key;
-  args.cfg = slice_config(options);
+  args.cfg = detail::slice_config(options);
   args.p = options.p();
   carve_scratch(scratch, plan, &args);
   return args;

@@ -116,16 +116,11 @@ struct ParamsPass {
       });
       block.each_thread([&](int tid) {
         store_params_phase<T, A>(tid, Block::kThreads, key, s, header, args.cfg,
-                                 sh.cuts, args.cuts + s * args.rmax,
-                                 args.proxies + s * args.rmax);
+                                 sh.cuts, args.table.cut_row(s),
+                                 args.table.proxy_row(s));
       });
     }
-    block.first_thread([&] {
-      args.slice_lo[s] = header.lo;
-      args.slice_hi[s] = header.hi;
-      args.regions[s] = header.regions;
-      args.quantized[s] = header.quantize;
-    });
+    block.first_thread([&] { args.table.set_header(s, header); });
   }
 };
 

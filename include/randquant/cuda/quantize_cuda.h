@@ -2,16 +2,16 @@
 /// \file
 /// CUDA specialization of the fused functor: the g++-safe declaration. Its
 /// definition (quantize_cuda.cuh) is compiled by nvcc in the randquant::cuda
-/// component, which also registers it in detail::cuda_backend().
+/// component, which also registers it (detail/backend.h).
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 
+#include "randquant/detail/backend.h"
 #include "randquant/detail/generator.h"
 #include "randquant/detail/geometry.h"
 #include "randquant/detail/slice_views.h"
-#include "randquant/functor.h"
 #include "randquant/options.h"
 
 namespace randquant {

@@ -39,15 +39,15 @@ struct PaddedCuts {
   RANDQUANT_INLINE A operator()(int i) const { return cuts[padded(i)]; }
 };
 
-/// Region lookup for R <= kRegisterCuts + 1: the cut points in registers
+/// Region lookup for R <= kRegisterMaxCuts + 1: the cut points in registers
 /// (+inf past the last), the region the count of cut points <= v.
 template <typename A>
 struct RegisterLookup {
-  A cuts[kRegisterCuts];  ///< cut points, +inf padded
+  A cuts[kRegisterMaxCuts];  ///< cut points, +inf padded
 
   /// Copies the n_cuts staged cut points.
   RANDQUANT_INLINE RegisterLookup(const A* staged, int n_cuts) {
-    for (int k = 0; k < kRegisterCuts; ++k) {
+    for (int k = 0; k < kRegisterMaxCuts; ++k) {
       cuts[k] =
           k < n_cuts ? staged[padded(k)] : std::numeric_limits<A>::infinity();
     }
@@ -55,7 +55,7 @@ struct RegisterLookup {
 
   /// Region of a finite v (ties go right, as core::region_of).
   RANDQUANT_INLINE int operator()(A v) const {
-    return core::region_by_count<kRegisterCuts>(cuts, v);
+    return core::region_by_count<kRegisterMaxCuts>(cuts, v);
   }
 };
 
@@ -122,13 +122,14 @@ struct WritePass {
     const core::Unit unit =
         args.grid.unit(write_unit_of_block(b, args.grid.units()), args.layout);
     const int64_t s = unit.slice;
-    const bool quantize = args.quantized[s] != 0;
-    const int n_cuts = quantize ? args.regions[s] - 1 : 0;
+    const bool quantize = args.table.quantized[s];
+    const int n_cuts =
+        quantize ? static_cast<int>(args.table.regions[s]) - 1 : 0;
     if (quantize) {  // the same for the whole block: so is the barrier
       block.each_thread([&](int tid) {
-        stage_params_phase<T, A>(
-            tid, Block::kThreads, n_cuts, args.cuts + s * args.rmax,
-            args.proxies + s * args.rmax, sh.cuts, sh.proxies);
+        stage_params_phase<T, A>(tid, Block::kThreads, n_cuts,
+                                 args.table.cut_row(s), args.table.proxy_row(s),
+                                 sh.cuts, sh.proxies);
       });
     }
     block.each_thread([&](int tid) {

@@ -11,9 +11,9 @@
 
 #include "randquant/cpu/quantize_cpu.h"
 #include "randquant/detail/generator.h"
+#include "randquant/detail/param_table.h"
 #include "randquant/detail/slice_views.h"
 #include "randquant/options.h"
-#include "randquant/params.h"
 
 /// Applies MACRO(T) to every element type randquant supports.
 #define RANDQUANT_FOR_EACH_DTYPE(MACRO) \

@@ -15,7 +15,7 @@ namespace randquant {
 namespace core {
 
 /// Fewest buckets per region of a bucket table.
-constexpr int kHintBucketsPerRegion = 4;
+constexpr int kBucketsPerRegion = 4;
 
 /// Affine map from a value to its bucket, shared by table build and lookup
 /// so both round identically.
@@ -47,7 +47,7 @@ struct BucketMap {
 /// entry is k; otherwise it is ~k (negative), and lookups finish with exact
 /// comparisons from k.
 template <typename A>
-RANDQUANT_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
+RANDQUANT_INLINE void build_bucket_table(const BucketMap<A>& map, const A* cuts,
                                          int n_cuts, int32_t* entry) {
   // Cut points are sorted, so their buckets never decrease: one sweep.
   int b = 0;
@@ -62,7 +62,7 @@ RANDQUANT_INLINE void build_region_hints(const BucketMap<A>& map, const A* cuts,
 /// Number of cut points <= v for finite v, from the bucket table.
 /// `cuts_with_sentinel` ends with +inf after its last cut point.
 template <typename A>
-RANDQUANT_INLINE int region_with_hints(const BucketMap<A>& map,
+RANDQUANT_INLINE int region_from_buckets(const BucketMap<A>& map,
                                        const int32_t* entry,
                                        const A* cuts_with_sentinel, A v) {
   const int32_t e = entry[map(v)];
