@@ -63,8 +63,8 @@ RANDQUANT_INLINE void build_bucket_table(const BucketMap<A>& map, const A* cuts,
 /// `cuts_with_sentinel` ends with +inf after its last cut point.
 template <typename A>
 RANDQUANT_INLINE int region_from_buckets(const BucketMap<A>& map,
-                                       const int32_t* entry,
-                                       const A* cuts_with_sentinel, A v) {
+                                         const int32_t* entry,
+                                         const A* cuts_with_sentinel, A v) {
   const int32_t e = entry[map(v)];
   if (e >= 0) return e;
   int k = ~e;
