@@ -63,12 +63,13 @@ struct ParamBuffer {
   /// Uninitialised parameters of `samples` x `channels` slices.
   static ParamBuffer allocate(int64_t samples, int64_t channels, int64_t rmax) {
     const int64_t slices = samples * channels;
-    ParamBuffer buffer;
-    buffer.bytes = at::empty(
+    at::Tensor bytes = at::empty(
         {static_cast<int64_t>(core::ParamTable<T>::bytes(slices, rmax) +
                               core::padded_array_bytes<bool>(samples) + 16)},
         at::TensorOptions().dtype(at::kByte));
-    unsigned char* base = buffer.bytes.data_ptr<uint8_t>();
+    unsigned char* base = bytes.data_ptr<uint8_t>();
+    ParamBuffer buffer;
+    buffer.bytes = std::move(bytes);
     base += (16 - reinterpret_cast<uintptr_t>(base) % 16) % 16;
     buffer.table = core::ParamTable<T>::carve(&base, slices, rmax);
     buffer.applied = core::take_array<bool>(&base, samples);
