@@ -86,10 +86,5 @@ inline bool register_backend(c10::DeviceType device, const Backend& backend) {
   return true;
 }
 
-/// Forgets the backend of `device` tensors (tests: the fallback path).
-inline void unregister_backend(c10::DeviceType device) {
-  backend_table()[static_cast<size_t>(device)] = nullptr;
-}
-
 }  // namespace detail
 }  // namespace randquant
