@@ -86,7 +86,9 @@ template <typename E>
 at::Tensor scratch_tensor(const E* p, at::IntArrayRef shape,
                           at::ScalarType dtype) {
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-  std::memcpy(t.data_ptr(), p, t.nbytes());
+  // An empty table (no slice, or rmax 1 for cuts) has no data pointer, and
+  // memcpy must not see a null one even for zero bytes.
+  if (t.nbytes() > 0) std::memcpy(t.data_ptr(), p, t.nbytes());
   return t;
 }
 
