@@ -1,8 +1,11 @@
 // CUDA tensors: the fused CUDA kernel (randquant::cuda, when linked) against
 // the CPU kernel, bit for bit, with CPU generators seeded the same (SPEC.md,
-// "Randomness"). Every test name ends in _CUDA and every test skips itself
-// when no CUDA device is present, so the CPU-only build compiles them all and
-// runs none (scripts/gpu-check.sh runs them on a GPU machine).
+// "Randomness"), in what only CUDA tensors have: chunked and huge slices,
+// device generators, the module, transforms and autograd on the device, the
+// backend's registration. The sweep over dtypes, layouts and options is
+// test_equivalence.cpp's. Every test name ends in _CUDA and every test skips
+// itself when no CUDA device is present, so the CPU-only build compiles them
+// all and runs none (scripts/gpu-check.sh runs them on a GPU machine).
 //
 // Only API present in LibTorch 1.13 and 2.x, and no CUDA header: this file is
 // compiled by g++ in CPU-only builds too.
@@ -94,7 +97,6 @@ uint64_t host_memory_bytes() {
              : 0;
 }
 
-using CpuVsCuda = rq_test::CudaDeviceWithParam<at::ScalarType>;
 using CudaAutograd = rq_test::CudaDevice;
 using CudaBackend = rq_test::CudaDevice;
 using CudaGenerators = rq_test::CudaDevice;
@@ -104,96 +106,6 @@ using CudaModuleTransforms = rq_test::CudaDevice;
 using CudaSampleKeys = rq_test::CudaDevice;
 
 }  // namespace
-
-// The main sweep: every dtype (parameter), layout, collapse, spacing, R in
-// {1, 2, 8, 255, 1024}, with and without max_regions, p in {1, 0.5}.
-TEST_P(CpuVsCuda, BitIdenticalOverLayoutsCollapsesSpacingsRegions_CUDA) {
-  const at::ScalarType dtype = GetParam();
-  const at::Tensor base = random_input({2, 3, 9, 11}, dtype, 7);
-  const at::Tensor base_cuda = base.to(kCuda);
-  uint64_t seed = 100;
-  for (const CudaLayout& layout : rq_test::layouts()) {
-    const at::Tensor x = layout.make(base);
-    const at::Tensor xc = layout.make(base_cuda);
-    ASSERT_TRUE(xc.is_cuda());
-    ASSERT_EQ(xc.strides(), x.strides()) << layout.name;
-    for (Collapse collapse :
-         {Collapse::InsideRandom, Collapse::Middle, Collapse::Zeros}) {
-      for (Spacing spacing : {Spacing::Random, Spacing::Uniform}) {
-        for (int64_t regions : {1, 2, 8, 255, 1024}) {
-          for (int64_t max_regions :
-               {int64_t{0}, std::min<int64_t>(regions + 9, 1024)}) {
-            for (double p : {1.0, 0.5}) {
-              SCOPED_TRACE(::testing::Message()
-                           << layout.name << " " << collapse << " " << spacing
-                           << " R=" << regions << " max=" << max_regions
-                           << " p=" << p << " seed=" << seed);
-              const auto o = RandomizedQuantizationOptions(regions)
-                                 .max_regions(max_regions)
-                                 .collapse(collapse)
-                                 .spacing(spacing)
-                                 .p(p);
-              ++seed;
-              ASSERT_TRUE(cpu_matches_cuda(x, xc, o, seed));
-              if (max_regions == 0 && p == 1.0) {
-                // The composite path on CUDA tensors gives the same bits.
-                const at::Tensor comp =
-                    rq::randomized_quantize_composite(xc, o, gen(seed));
-                ASSERT_TRUE(comp.is_cuda());
-                const at::Tensor fused =
-                    rq::randomized_quantize(xc, o, gen(seed));
-                ASSERT_TRUE(rq_test::same_bits(fused.cpu(), comp.cpu()))
-                    << "fused vs composite on CUDA: "
-                    << rq_test::describe_mismatch(fused, comp);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-// (N, L, D) with channel_dim -1, its transpose with channel_dim 0, unbatched
-// point clouds and images, and a layout that needs contiguous copies.
-TEST_P(CpuVsCuda, ChannelDimsUnbatchedAndThreeLevelLayouts_CUDA) {
-  const at::ScalarType dtype = GetParam();
-  uint64_t seed = 500;
-  const at::Tensor nld = random_input({4, 50, 6}, dtype, 3);
-  const at::Tensor pts = random_input({200, 3}, dtype, 4);
-  const at::Tensor chw = random_input({3, 17, 19}, dtype, 5);
-  const at::Tensor vol = random_input({2, 5, 3, 7, 4}, dtype, 6);
-  for (int64_t regions : {1, 5, 255}) {
-    SCOPED_TRACE(::testing::Message() << "R=" << regions);
-    const auto o = RandomizedQuantizationOptions(regions);
-    // (N, L, D), channels last: contiguous and as a transposed view.
-    EXPECT_TRUE(cpu_matches_cuda(nld, Opt(o).channel_dim(-1), ++seed));
-    EXPECT_TRUE(cpu_matches_cuda(nld.transpose(1, 2),
-                                 nld.to(kCuda).transpose(1, 2), o, ++seed));
-    // Moving the channel dim moves the output with it, on CUDA too.
-    const at::Tensor a = rq::randomized_quantize(
-        nld.to(kCuda), Opt(o).channel_dim(-1), gen(++seed));
-    const at::Tensor b = rq::randomized_quantize(
-        nld.to(kCuda).transpose(1, 2).contiguous(), o, gen(seed));
-    EXPECT_TRUE(rq_test::same_bits(a.cpu(), b.transpose(1, 2).cpu()));
-    // Unbatched samples.
-    EXPECT_TRUE(
-        cpu_matches_cuda(pts, Opt(o).batched(false).channel_dim(-1), ++seed));
-    EXPECT_TRUE(cpu_matches_cuda(chw, Opt(o).batched(false), ++seed));
-    EXPECT_TRUE(cpu_matches_cuda(chw, Opt(o).batched(false).p(0.5), ++seed));
-    // (N, C, D, H, W) with H and W swapped: three strided levels.
-    EXPECT_TRUE(cpu_matches_cuda(vol.transpose(3, 4),
-                                 vol.to(kCuda).transpose(3, 4),
-                                 Opt(o).channel_dim(1), ++seed));
-    EXPECT_TRUE(cpu_matches_cuda(vol, Opt(o).channel_dim(-1), ++seed));
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Dtypes_CUDA, CpuVsCuda, ::testing::ValuesIn(rq_test::all_dtypes()),
-    [](const ::testing::TestParamInfo<at::ScalarType>& info) {
-      return std::string(c10::toString(info.param)) + "_CUDA";
-    });
 
 // Slices larger than one CUDA work unit (core::kUnitElements = 2^14 elements)
 // are split over several blocks; many small slices use many parameter blocks.

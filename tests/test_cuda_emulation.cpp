@@ -4,7 +4,10 @@
 // runs (the element walk, 16-byte packs with their head and tail, chunked
 // slices, both region lookups, the block-parallel cut points, rank sort and
 // proxies); what it cannot check is what only a GPU does (the block
-// reduction, barriers, the launches themselves).
+// reduction, barriers, the launches themselves). The sweep over every dtype,
+// layout and option is test_equivalence.cpp's (instances EmulatedCuda*);
+// this file holds the cases only the emulation reaches: chunk boundaries, the
+// lookup choice, misaligned views, the rank sort, the parameter pass.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -64,31 +67,6 @@ at::Tensor cpu_kernel(const at::Tensor& x, const Opt& options, uint64_t key) {
 }
 
 }  // namespace
-
-// Every dtype and layout, both lookups (R <= 16 in registers, larger R by
-// binary search), every collapse, random R, and p.
-TEST(CudaEmulation, EveryDtypeLayoutAndLookupMatchesTheCpuKernel) {
-  uint64_t key = 100;
-  for (const at::ScalarType dtype : rq_test::all_dtypes()) {
-    // 37 columns: most slices start off a 16-byte boundary, so the packed
-    // walk needs its scalar head and tail.
-    const at::Tensor base = random_input({3, 4, 5, 37}, dtype, 7);
-    for (const rq_test::Layout& layout : rq_test::layouts()) {
-      const at::Tensor x = layout.make(base);
-      for (const int64_t r : {1, 2, 8, 16, 17, 255, 1024}) {
-        for (const Collapse collapse :
-             {Collapse::InsideRandom, Collapse::Middle, Collapse::Zeros}) {
-          const Opt o = Opt(r).collapse(collapse);
-          SCOPED_TRACE(std::string(layout.name) + " " + c10::toString(dtype) +
-                       " R=" + std::to_string(r));
-          EXPECT_TRUE(same_as_cpu(x, o, ++key));
-        }
-      }
-      EXPECT_TRUE(same_as_cpu(x, Opt(2).max_regions(30).p(0.5), ++key));
-      EXPECT_TRUE(same_as_cpu(x, Opt(3).spacing(Spacing::Uniform), ++key));
-    }
-  }
-}
 
 // The lookup follows R (register lookup up to R = 16), and a slice larger
 // than one chunk is split into several units, at chunk boundaries that fall

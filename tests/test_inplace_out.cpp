@@ -1,21 +1,10 @@
-// In-place and out= calls, the CPU kernel's two paths (slice-local and two
-// passes), and what in-place costs in memory.
+// In-place and out= calls: the same bits as out of place, the version
+// counter, and bad input or a bad out refused with both tensors unchanged.
 #include <gtest/gtest.h>
-#include <torch/data.h>
 
-#include <algorithm>
-#include <atomic>
-#include <cstdint>
-#include <fstream>
-#include <iostream>
-#include <limits>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "counting_allocator.h"
-#include "randquant/randquant.h"
 #include "test_util.h"
 
 namespace rq = randquant;
@@ -25,38 +14,13 @@ using rq_test::random_input;
 using rq_test::same_bits;
 using Opt = RandomizedQuantizationOptions;
 
-namespace {
-
-/// Option sets that reach different code: small and many regions, random
-/// R, the coin, unbatched with a trailing channel dimension.
-std::vector<Opt> option_sets() {
-  return {Opt(8), Opt(256), Opt(3).max_regions(40), Opt(5).p(0.5),
-          Opt(6).batched(false).channel_dim(-1)};
-}
-
-/// x with a NaN, +inf and -inf (floating dtypes) and one constant slice.
-at::Tensor awkward_input(at::IntArrayRef shape, at::ScalarType dtype,
-                         uint64_t seed) {
-  at::Tensor x = random_input(shape, dtype, seed);
-  x[0][0].fill_(7);
-  if (at::isFloatingType(dtype)) {
-    const at::Tensor flat = x.view(-1);
-    flat[1] = std::numeric_limits<double>::quiet_NaN();
-    flat[x.numel() / 2] = std::numeric_limits<double>::infinity();
-    flat[x.numel() - 1] = -std::numeric_limits<double>::infinity();
-  }
-  return x;
-}
-
-}  // namespace
-
 TEST(InPlace, EqualsOutOfPlaceBitForBitOnEveryDtypeAndLayout) {
   for (at::ScalarType dtype : rq_test::all_dtypes()) {
     for (const rq_test::Layout& layout : rq_test::layouts()) {
-      for (const Opt& o : option_sets()) {
+      for (const Opt& o : rq_test::code_path_options()) {
         SCOPED_TRACE(::testing::Message()
                      << dtype << " " << layout.name << " " << o);
-        const at::Tensor base = awkward_input({3, 4, 9, 7}, dtype, 11);
+        const at::Tensor base = rq_test::awkward_input({3, 4, 9, 7}, dtype, 11);
         const at::Tensor x = layout.make(base);
         const at::Tensor expected = rq::randomized_quantize(x, o, gen(5));
         at::Tensor y = layout.make(base.clone());  // x's layout, new memory
@@ -150,7 +114,8 @@ TEST(Out, EqualsOutOfPlaceBitForBitAndResizesAnEmptyOut) {
   for (at::ScalarType dtype : rq_test::all_dtypes()) {
     for (const rq_test::Layout& layout : rq_test::layouts()) {
       SCOPED_TRACE(::testing::Message() << dtype << " " << layout.name);
-      const at::Tensor x = layout.make(awkward_input({2, 3, 6, 5}, dtype, 4));
+      const at::Tensor x =
+          layout.make(rq_test::awkward_input({2, 3, 6, 5}, dtype, 4));
       const Opt o = Opt(12).p(0.7);
       const at::Tensor expected = rq::randomized_quantize(x, o, gen(9));
       // out of x's shape in every layout, written where it lies.
@@ -247,235 +212,4 @@ TEST(Out, InterleavedViewsOfOneStorageReadBeforeTheyAreWritten) {
   rq::randomized_quantize_out(out, x, Opt(4), gen(2));
   EXPECT_TRUE(same_bits(out, expected));
   EXPECT_TRUE(same_bits(x, x_before));
-}
-
-namespace {
-
-/// Runs one of the CPU kernel's two paths on x with `chunks` units per
-/// slice, for key `key`.
-template <typename T>
-at::Tensor run_path(const at::Tensor& x, const Opt& o, uint64_t key,
-                    bool slice_local, int64_t chunks) {
-  const rq::detail::Geometry geometry =
-      rq::detail::check_inputs(x, o, "run_path");
-  const rq::detail::SliceViews views =
-      rq::detail::make_output_views(x, geometry);
-  const rq::core::UnitGrid grid{geometry.channels, geometry.slices(),
-                                views.layout.slice_size(), chunks};
-  const auto params = rq::detail::ParamBuffer<T>::allocate(
-      geometry.samples, geometry.channels, rq::detail::max_slice_regions(o));
-  const rq::detail::ParamsWriter<T> writer(params.table, params.applied,
-                                           geometry.samples, geometry.channels,
-                                           key, nullptr, o);
-  writer.draw_coins();
-  const T* in = views.in_v.data_ptr<T>();
-  T* out = views.out_v.data_ptr<T>();
-  if (slice_local) {
-    rq::cpu::quantize_slice_local(in, out, views.layout, grid, params.table,
-                                  writer);
-  } else {
-    rq::cpu::quantize_two_pass(in, out, views.layout, grid, params.table,
-                               writer);
-  }
-  return views.finish();
-}
-
-}  // namespace
-
-TEST(CpuPaths, SliceLocalAndTwoPassGiveTheSameBits) {
-  for (at::ScalarType dtype : rq_test::all_dtypes()) {
-    for (const rq_test::Layout& layout : rq_test::layouts()) {
-      for (const Opt& o : option_sets()) {
-        SCOPED_TRACE(::testing::Message()
-                     << dtype << " " << layout.name << " " << o);
-        const at::Tensor x =
-            layout.make(awkward_input({3, 2, 40, 30}, dtype, 8));
-        const at::Tensor fused =
-            rq::detail::registered_backend(c10::DeviceType::CPU)
-                ->quantize_new(x, rq::detail::check_inputs(x, o, "test"), o,
-                               rq::detail::CallKey::from_host(77));
-        AT_DISPATCH_ALL_TYPES_AND2(
-            at::kHalf, at::kBFloat16, dtype, "paths", [&] {
-              const at::Tensor local = run_path<scalar_t>(x, o, 77, true, 1);
-              EXPECT_TRUE(same_bits(local, fused));
-              for (int64_t chunks : {1, 3, 7}) {
-                EXPECT_TRUE(same_bits(
-                    run_path<scalar_t>(x, o, 77, false, chunks), fused))
-                    << chunks << " chunks";
-              }
-            });
-      }
-    }
-  }
-}
-
-TEST(Memory, InPlaceAllocatesOnlyTheParametersAndBatchTransformOneBuffer) {
-  const at::Tensor x0 = at::randn({16, 3, 64, 64});
-  for (int64_t r : {8, 256}) {
-    SCOPED_TRACE(r);
-    at::Tensor x = x0.clone();
-    int64_t peak_extra = 0;
-    {
-      rq_test::CountingScope scope;
-      scope.counter().reset_peak();
-      const int64_t live_before = scope.counter().live();
-      rq::randomized_quantize_(x, Opt(r), gen(1));
-      peak_extra = scope.counter().peak() - live_before;
-    }
-    // lo, hi (float), R (int64), quantized, cut points (float), proxies
-    // (float) per slice, one coin per sample.
-    const int64_t slices = 16 * 3;
-    const int64_t params = slices * (4 + 4 + 8 + 1 + 4 * (r - 1) + 4 * r) + 16;
-    EXPECT_GT(peak_extra, 0);
-    EXPECT_LE(peak_extra, params + 4096) << "parameters: " << params;
-    EXPECT_LT(peak_extra, static_cast<int64_t>(x.nbytes()) / 4);
-  }
-  // BatchRandomizedQuantize: one allocation of the batch's size (the
-  // stacked buffer, quantized in place), as Stack<>().
-  std::vector<torch::data::Example<>> examples;
-  for (int i = 0; i < 8; ++i) {
-    examples.push_back({at::rand({3, 32, 32}), at::tensor(i)});
-  }
-  const int64_t batch_bytes = 8 * 3 * 32 * 32 * 4;
-  rq::transforms::BatchRandomizedQuantize<> transform(Opt(8), gen(2));
-  int64_t peak_extra = 0;
-  {
-    rq_test::CountingScope scope;
-    scope.counter().reset_peak();
-    const int64_t live_before = scope.counter().live();
-    const auto batch = transform.apply_batch(examples);
-    peak_extra = scope.counter().peak() - live_before;
-  }
-  EXPECT_GE(peak_extra, batch_bytes);
-  EXPECT_LT(peak_extra, batch_bytes + batch_bytes / 2);
-}
-
-TEST(Transforms, PerExampleQuantizesOwnedExamplesInPlaceAndNeverADatasetsData) {
-  const Opt o(6);
-  const at::Tensor images = at::rand({4, 3, 8, 8});
-  const at::Tensor images_before = images.clone();
-  rq::transforms::RandomizedQuantize<> t(o, gen(4));
-  rq::transforms::RandomizedQuantize<> same(o, gen(4));
-  // A view of the dataset's tensor (what torch's MNIST returns): a new
-  // tensor, the dataset unchanged.
-  const at::Tensor a = t(images[1]);
-  EXPECT_FALSE(a.is_alias_of(images));
-  EXPECT_TRUE(same_bits(images, images_before));
-  EXPECT_TRUE(same_bits(
-      a, rq::randomized_quantize(images[1], Opt(o).batched(false), gen(4))));
-  // A tensor nobody else holds (a freshly decoded image): quantized where
-  // it lies, same values as out of place.
-  at::Tensor fresh = images_before[2].clone();
-  const void* where = fresh.data_ptr();
-  const at::Tensor b = t(std::move(fresh));
-  EXPECT_EQ(b.data_ptr(), where);
-  same(images[1]);  // keep the two generators in step
-  EXPECT_TRUE(same_bits(b, same(images_before[2].clone())));
-  // Another handle to the same tensor: not owned, left alone.
-  const at::Tensor shared = images_before[3].clone();
-  const at::Tensor shared_before = shared.clone();
-  const at::Tensor c = t(shared);
-  EXPECT_FALSE(c.is_alias_of(shared));
-  EXPECT_TRUE(same_bits(shared, shared_before));
-}
-
-namespace {
-
-using rq_test::VectorLoopsCap;
-
-/// Whether this CPU runs the loops of `loops` (every family up to the
-/// cap's default is allowed while this asks).
-bool cpu_runs(rq::cpu::VectorLoops loops) {
-  const VectorLoopsCap all(rq::cpu::VectorLoops::kAvx512);
-  switch (loops) {
-    case rq::cpu::VectorLoops::kPortable:
-      return true;
-    case rq::cpu::VectorLoops::kAvx2:
-      return rq::cpu::avx2::available();
-    case rq::cpu::VectorLoops::kAvx512:
-      return rq::cpu::avx512::float_available();
-  }
-  return false;
-}
-
-/// The kernel, its loops capped at `loops`, against the composite path, on
-/// float32 and bytes over small and large R (67 columns: every loop also
-/// has a tail). Skips, saying so, where this CPU lacks the family.
-void check_vector_loops(rq::cpu::VectorLoops loops, const char* name) {
-  if (!cpu_runs(loops)) {
-    GTEST_SKIP() << "this CPU does not run the " << name << " loops";
-  }
-  std::cout << "[randquant] vector loops checked: " << name << std::endl;
-  const VectorLoopsCap cap(loops);
-  for (at::ScalarType dtype : {at::kFloat, at::kByte, at::kChar}) {
-    for (int64_t r : {2, 8, 9, 16, 17, 40, 256}) {
-      SCOPED_TRACE(::testing::Message() << name << " " << dtype << " R " << r);
-      const at::Tensor x = awkward_input({2, 3, 33, 67}, dtype, r);
-      const Opt o(r);
-      EXPECT_TRUE(same_bits(rq::randomized_quantize(x, o, gen(r)),
-                            rq::randomized_quantize_composite(x, o, gen(r))));
-    }
-  }
-}
-
-}  // namespace
-
-TEST(CpuPaths, PortableLoopsGiveTheCompositeBits) {
-  check_vector_loops(rq::cpu::VectorLoops::kPortable, "portable");
-}
-
-TEST(CpuPaths, Avx2LoopsGiveTheCompositeBits) {
-  check_vector_loops(rq::cpu::VectorLoops::kAvx2, "AVX2");
-}
-
-TEST(CpuPaths, Avx512LoopsGiveTheCompositeBits) {
-  check_vector_loops(rq::cpu::VectorLoops::kAvx512, "AVX-512");
-}
-
-TEST(CpuPaths, TheLoopsCapIsRestoredAfterAFailure) {
-  const int before = rq::cpu::vector_loops_cap().load();
-  try {
-    const VectorLoopsCap cap(rq::cpu::VectorLoops::kPortable);
-    EXPECT_EQ(rq::cpu::vector_loops_cap().load(),
-              static_cast<int>(rq::cpu::VectorLoops::kPortable));
-    throw std::runtime_error("a failing check");
-  } catch (const std::runtime_error&) {
-  }
-  EXPECT_EQ(rq::cpu::vector_loops_cap().load(), before);
-}
-
-namespace {
-
-/// The VmFlags line of the mapping that holds `address`, from
-/// /proc/self/smaps ("" when it cannot be read).
-std::string vm_flags_of(const void* address) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto target = reinterpret_cast<uintptr_t>(address);
-  std::string line;
-  bool inside = false;
-  while (std::getline(smaps, line)) {
-    uintptr_t begin = 0, end = 0;
-    char dash = 0;
-    std::istringstream range(line);
-    if (range >> std::hex >> begin >> dash >> end && dash == '-') {
-      inside = begin <= target && target < end;
-    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      return line;
-    }
-  }
-  return "";
-}
-
-}  // namespace
-
-TEST(Memory, LargeNewOutputsAreAdvisedToHugePages) {
-  const at::Tensor x = at::rand({4, 3, 512, 512});  // 12 MB
-  const at::Tensor y = rq::randomized_quantize(x);
-  // A whole 2 MB page inside the output.
-  const auto first = reinterpret_cast<uintptr_t>(y.data_ptr());
-  const uintptr_t page = ((first >> 21) + 1) << 21;
-  const std::string flags =
-      vm_flags_of(static_cast<const char*>(y.data_ptr()) + (page - first));
-  if (flags.empty()) GTEST_SKIP() << "no /proc/self/smaps";
-  EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
 }

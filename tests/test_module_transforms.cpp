@@ -13,6 +13,8 @@
 namespace rq = randquant;
 using rq::RandomizedQuantizationOptions;
 using rq_test::gen;
+using rq_test::same_bits;
+using Opt = RandomizedQuantizationOptions;
 
 TEST(Module, QuantizesInTrainingAndIsIdentityInEval) {
   rq::RandomizedQuantization module(RandomizedQuantizationOptions(4));
@@ -228,6 +230,35 @@ TEST(Transforms, DataLoaderWorkersDrawIndependentlyAndSeedsReproduce) {
 }
 
 // Errors name the entry the user called, at construction and when it runs.
+TEST(Transforms, PerExampleQuantizesOwnedExamplesInPlaceAndNeverADatasetsData) {
+  const Opt o(6);
+  const at::Tensor images = at::rand({4, 3, 8, 8});
+  const at::Tensor images_before = images.clone();
+  rq::transforms::RandomizedQuantize<> t(o, gen(4));
+  rq::transforms::RandomizedQuantize<> same(o, gen(4));
+  // A view of the dataset's tensor (what torch's MNIST returns): a new
+  // tensor, the dataset unchanged.
+  const at::Tensor a = t(images[1]);
+  EXPECT_FALSE(a.is_alias_of(images));
+  EXPECT_TRUE(same_bits(images, images_before));
+  EXPECT_TRUE(same_bits(
+      a, rq::randomized_quantize(images[1], Opt(o).batched(false), gen(4))));
+  // A tensor nobody else holds (a freshly decoded image): quantized where
+  // it lies, same values as out of place.
+  at::Tensor fresh = images_before[2].clone();
+  const void* where = fresh.data_ptr();
+  const at::Tensor b = t(std::move(fresh));
+  EXPECT_EQ(b.data_ptr(), where);
+  same(images[1]);  // keep the two generators in step
+  EXPECT_TRUE(same_bits(b, same(images_before[2].clone())));
+  // Another handle to the same tensor: not owned, left alone.
+  const at::Tensor shared = images_before[3].clone();
+  const at::Tensor shared_before = shared.clone();
+  const at::Tensor c = t(shared);
+  EXPECT_FALSE(c.is_alias_of(shared));
+  EXPECT_TRUE(same_bits(shared, shared_before));
+}
+
 TEST(Module, ErrorsNameTheEntryThatWasCalled) {
   auto message_of = [](const std::function<void()>& f) -> std::string {
     try {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,29 @@ inline at::Tensor random_input(at::IntArrayRef shape, at::ScalarType dtype,
   if (dtype == at::kInt) lo = -2000000000, hi = 2000000000;
   if (dtype == at::kLong) lo = -(int64_t{1} << 50), hi = int64_t{1} << 50;
   return at::randint(lo, hi, shape, g, at::TensorOptions().dtype(dtype));
+}
+
+/// x with a NaN, +inf and -inf (floating dtypes) and one constant slice.
+inline at::Tensor awkward_input(at::IntArrayRef shape, at::ScalarType dtype,
+                                uint64_t seed) {
+  at::Tensor x = random_input(shape, dtype, seed);
+  x[0][0].fill_(7);
+  if (at::isFloatingType(dtype)) {
+    const at::Tensor flat = x.view(-1);
+    flat[1] = std::numeric_limits<double>::quiet_NaN();
+    flat[x.numel() / 2] = std::numeric_limits<double>::infinity();
+    flat[x.numel() - 1] = -std::numeric_limits<double>::infinity();
+  }
+  return x;
+}
+
+/// Option sets that reach different code: small and many regions, random
+/// R, the coin, unbatched with a trailing channel dimension.
+inline std::vector<randquant::RandomizedQuantizationOptions>
+code_path_options() {
+  using Opt = randquant::RandomizedQuantizationOptions;
+  return {Opt(8), Opt(256), Opt(3).max_regions(40), Opt(5).p(0.5),
+          Opt(6).batched(false).channel_dim(-1)};
 }
 
 /// Exact equality including NaN positions and payload-free NaN equality.
