@@ -27,35 +27,64 @@ namespace randquant {
 /// options, generator) in training mode and returns x itself in eval mode.
 /// It has no parameters or buffers. Use RandomizedQuantization (the
 /// ModuleHolder) rather than this Impl directly.
+///
+/// Randomness: each training-mode forward() draws one key, from the
+/// generator of set_generator() or else the default generator of x's device
+/// (CUDA tensors: their device's default CUDA generator), after every check
+/// (a refused call leaves the generator unchanged), with the guarantees of
+/// randomized_quantize(). Eval mode draws nothing. save() and load() carry
+/// the generator's state, for an exact resume. Error messages start with
+/// "RandomizedQuantization".
+/// \code
+/// auto options = randquant::RandomizedQuantizationOptions(8).p(0.8);
+/// randquant::RandomizedQuantization rq(options);
+/// rq->set_generator(at::make_generator<at::CPUGeneratorImpl>(1));
+/// at::Tensor y = rq(at::rand({8, 3, 32, 32}));  // training mode: quantized
+/// \endcode
 class RandomizedQuantizationImpl
     : public torch::nn::Cloneable<RandomizedQuantizationImpl> {
  public:
   /// A module with R = `regions` and default options otherwise.
+  /// \throws c10::Error when `regions` is outside [1, kMaxRegions].
   explicit RandomizedQuantizationImpl(int64_t regions = 8)
       : RandomizedQuantizationImpl(RandomizedQuantizationOptions(regions)) {}
 
-  /// A module with the given options (checked here, so a bad option fails
-  /// at construction).
+  /// A module with the given options, checked here, so a bad option fails
+  /// at construction rather than at the first forward().
+  /// \throws c10::Error on invalid options (see
+  ///   RandomizedQuantizationOptions).
   explicit RandomizedQuantizationImpl(
       const RandomizedQuantizationOptions& options_)
       : options(options_) {
     reset();
   }
 
-  /// Checks the options (Cloneable calls it after copying, too).
+  /// Checks the options (Cloneable calls it after copying, too); there is
+  /// nothing else to reset.
+  /// \throws c10::Error on invalid options.
   void reset() override { detail::check_options(options, kName); }
 
-  /// Quantized x in training mode, x in eval mode. With `keys`, the draws
-  /// are keyed per sample (randomized_quantize(x, options, keys)); without,
-  /// they come from the module's generator. With options.inplace(), x is
-  /// quantized in place, as torch::nn::Dropout's inplace option does, when
-  /// nothing but the caller's one handle can see it
-  /// (detail::exclusively_owned()); a view of another tensor, a tensor
-  /// held elsewhere too (a dataset's cache), a from_blob buffer or an
-  /// expanded tensor gets a new output instead, so the module never writes
-  /// memory that is not provably the caller's to give; a tensor that
-  /// requires grad is refused with a c10::Error, as randomized_quantize_()
-  /// refuses it. Errors name "RandomizedQuantization".
+  /// Quantized x in training mode, x itself in eval mode. With
+  /// options.inplace(), x is quantized in place, as torch::nn::Dropout's
+  /// inplace option does, when nothing but the caller's one handle can see
+  /// it; a view of another tensor, a tensor held elsewhere too (a dataset's
+  /// cache), a from_blob buffer or an expanded tensor gets a new output
+  /// instead, so the module never writes memory that is not provably the
+  /// caller's to give.
+  /// \param x the input, as randomized_quantize()'s x.
+  /// \param keys sample keys: the draws are then keyed per sample, as by
+  ///   randomized_quantize(x, options, keys), and no generator is used;
+  ///   nullopt (default): one key from the module's generator.
+  /// \return A new tensor, or x (eval mode, or in place).
+  /// \throws c10::Error (training mode only) on the errors of
+  ///   randomized_quantize(), or of its keyed form with `keys`; with
+  ///   options.inplace(), also on an x that requires grad, as
+  ///   randomized_quantize_() refuses it.
+  ///
+  /// \code
+  /// randquant::SampleKeys keys{/*seed=*/42, /*epoch=*/0, at::arange(8)};
+  /// at::Tensor y = rq(at::rand({8, 3, 32, 32}), keys);  // rq in training
+  /// \endcode
   at::Tensor forward(const at::Tensor& x,
                      const c10::optional<SampleKeys>& keys = c10::nullopt) {
     if (!is_training()) return x;
@@ -73,18 +102,28 @@ class RandomizedQuantizationImpl
   }
 
   /// Draw from `generator` instead of the default generator of the input's
-  /// device. Clones share it (at::Generator is a handle; draws lock its
-  /// mutex).
+  /// device; it must suit the inputs (as randomized_quantize()'s generator:
+  /// a CPU generator serves every device, a CUDA one its device), which
+  /// forward() checks. Clones share it (at::Generator is a handle; draws
+  /// lock its mutex, so the clones continue one stream).
+  /// \code
+  /// rq->set_generator(at::make_generator<at::CPUGeneratorImpl>(/*seed=*/1));
+  /// \endcode
   void set_generator(at::Generator generator) {
     generator_ = std::move(generator);
   }
 
-  /// The generator set by set_generator(), if any.
+  /// The generator set by set_generator() or created by load(); nullopt
+  /// while forward() draws from the default generator.
   const c10::optional<at::Generator>& generator() const { return generator_; }
 
   /// Saves the module (torch::save): its options, and with a generator set
-  /// that generator's state, so a run resumed from the checkpoint draws
-  /// exactly what the uninterrupted run would have drawn.
+  /// that generator's state (read under its mutex), so a run resumed from
+  /// the checkpoint draws exactly what the uninterrupted run would have
+  /// drawn. The default generator is not the module's and is not saved.
+  /// \code
+  /// torch::save(rq, "rq.pt");
+  /// \endcode
   void save(torch::serialize::OutputArchive& archive) const override {
     torch::nn::Module::save(archive);
     archive.write(kOptionsKey, options_to_tensor(options));
@@ -98,9 +137,15 @@ class RandomizedQuantizationImpl
   /// Loads the module (torch::load): restores the saved options (checked
   /// as at construction) and, when the checkpoint holds one, its
   /// generator's state: into the generator already set, or a new CPU
-  /// generator when none is. Throws c10::Error, leaving the module as it
-  /// was, on an archive without randquant's options (a checkpoint of
-  /// another module type: the message lists the keys it holds).
+  /// generator when none is.
+  /// \throws c10::Error on an archive without randquant's options (a
+  ///   checkpoint of another module type: the message lists the keys it
+  ///   holds), saved options that are not 10 float64 values or of another
+  ///   layout, or invalid saved options; the module is then left as it was.
+  ///
+  /// \code
+  /// torch::load(rq, "rq.pt");
+  /// \endcode
   void load(torch::serialize::InputArchive& archive) override {
     torch::nn::Module::load(archive);
     at::Tensor saved;
@@ -126,12 +171,15 @@ class RandomizedQuantizationImpl
     generator.set_state(state);
   }
 
-  /// Prints `randquant::RandomizedQuantization(regions=8, ...)`.
+  /// Prints `randquant::RandomizedQuantization(regions=8, ...)`, every
+  /// option as operator<<(std::ostream&, const RandomizedQuantizationOptions&)
+  /// prints it; `std::cout << *rq` calls it.
   void pretty_print(std::ostream& stream) const override {
     stream << "randquant::RandomizedQuantization(" << options << ")";
   }
 
-  /// The options; changes apply to the next forward().
+  /// The options; changes apply to the next forward(), and are checked
+  /// there (construction, reset() and load() check them too).
   RandomizedQuantizationOptions options;
 
  protected:
@@ -198,7 +246,14 @@ class RandomizedQuantizationImpl
 };
 
 /// Module holder of RandomizedQuantizationImpl (shared-pointer semantics,
-/// as every torch::nn module).
+/// as every torch::nn module): construct it with the Impl's arguments,
+/// call it as forward(), reach the Impl's members with `->`. Copies share
+/// one module; clone() makes an independent one (sharing the generator).
+/// \code
+/// randquant::RandomizedQuantization rq(8);
+/// torch::nn::Sequential net(rq, torch::nn::Conv2d(3, 16, 3));
+/// rq->eval();  // identity from now on
+/// \endcode
 TORCH_MODULE(RandomizedQuantization);
 
 }  // namespace randquant

@@ -16,12 +16,26 @@
 
 namespace randquant {
 
-/// The keys of a sample-keyed call.
+/// The keys of a sample-keyed call: passed instead of a generator to
+/// randomized_quantize(), randomized_quantize_(), randomized_quantize_out()
+/// and RandomizedQuantizationImpl::forward(). Sample n draws under its own
+/// Philox key, a function of (seed, epoch, index[n]) alone, so its
+/// augmentation is the same bit for bit in any batch, at any position,
+/// for any thread count, device or process; no generator is read or
+/// advanced. The derivation is in \ref md_docs_SPEC "SPEC.md", Sample-keyed
+/// calls.
+/// \code
+/// randquant::SampleKeys keys{/*seed=*/42, /*epoch=*/3, at::tensor({17, 3})};
+/// at::Tensor x = at::rand({2, 3, 8, 8});  // samples 17 and 3
+/// at::Tensor q = randquant::randomized_quantize(x, 8, keys);
+/// \endcode
 struct SampleKeys {
-  uint64_t seed = 0;   ///< the run's seed
-  uint64_t epoch = 0;  ///< changes every draw when it changes
-  /// Integer, the global index of each sample: shape (N) for batched x, one
-  /// element for unbatched x; on the CPU or on x's device; >= 0.
+  uint64_t seed = 0;   ///< the run's seed: one per training run
+  uint64_t epoch = 0;  ///< another epoch, other draws: set it every epoch
+  /// Integer dtype (not bool), the global index of each sample, each >= 0:
+  /// shape (N) for batched x, one element for unbatched x; on the CPU or on
+  /// x's device. Anything else is refused with a c10::Error naming
+  /// `keys.index`, before anything is written.
   at::Tensor index;
 };
 
