@@ -49,16 +49,46 @@ const at::Tensor& input(const Shape& shape, at::ScalarType dtype) {
   at::Tensor& t = cache[{shape, static_cast<int>(dtype)}];
   if (!t.defined()) {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(kSeed);
-    t = dtype == at::kByte
-            ? at::randint(0, 256, shape, gen, at::TensorOptions(at::kByte))
-            : at::randn(shape, gen, at::TensorOptions(dtype));
+    if (dtype == at::kByte) {
+      t = at::randint(0, 256, shape, gen, at::TensorOptions(at::kByte));
+    } else if (dtype == at::kFloat) {
+      t = at::randn(shape, gen, at::TensorOptions(dtype));
+    } else if (at::isFloatingType(dtype)) {  // half, bfloat16, double
+      t = at::randn(shape, gen, at::TensorOptions(at::kFloat)).to(dtype);
+    } else {  // signed integers: a range every one of them holds
+      t = at::randint(-128, 128, shape, gen, at::TensorOptions(dtype));
+    }
   }
   return t;
 }
 
+// Short dtype names for case names.
+const char* dtype_tag(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kByte:
+      return "u8";
+    case at::kChar:
+      return "i8";
+    case at::kShort:
+      return "i16";
+    case at::kInt:
+      return "i32";
+    case at::kLong:
+      return "i64";
+    case at::kHalf:
+      return "f16";
+    case at::kBFloat16:
+      return "bf16";
+    case at::kDouble:
+      return "f64";
+    default:
+      return "f32";
+  }
+}
+
 std::string case_name(const char* op, at::ScalarType dtype, const Shape& shape,
                       int64_t regions = 0) {
-  std::string s = std::string(op) + (dtype == at::kByte ? "/u8/" : "/f32/");
+  std::string s = std::string(op) + "/" + dtype_tag(dtype) + "/";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return regions ? s + "/R" + std::to_string(regions) : s;
@@ -170,6 +200,37 @@ void register_all() {
       },
       ms, /*iterations=*/5);
   for (const char* arm : {"stack", "per-example", "batch"}) add_loader(arm);
+}
+
+// The sweeps that benchmarks/plot.sh draws (RANDQUANT_BENCH_SWEEPS=1): the
+// fused op against clone() over R, over every dtype and over the batch size,
+// each point a short run (0.3 s).
+void register_sweeps() {
+  const auto ms = benchmark::kMillisecond;
+  // RANDQUANT_BENCH_SWEEP_SECONDS shortens the points (the plots' smoke test).
+  const char* seconds = std::getenv("RANDQUANT_BENCH_SWEEP_SECONDS");
+  const double t = seconds != nullptr ? std::atof(seconds) : 0.3;
+  const Shape small{8, 3, 224, 224};
+  add(case_name("sweep_r/clone", at::kFloat, small), small, at::kFloat, clone,
+      ms, 0, t);
+  for (int64_t r : {2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})
+    add(case_name("sweep_r/fused", at::kFloat, small, r), small, at::kFloat,
+        fused(r, true), ms, 0, t);
+  for (at::ScalarType dt :
+       {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kByte, at::kChar,
+        at::kShort, at::kInt, at::kLong}) {
+    add(case_name("sweep_dtype/clone", dt, small), small, dt, clone, ms, 0, t);
+    for (int64_t r : {8, 256})
+      add(case_name("sweep_dtype/fused", dt, small, r), small, dt,
+          fused(r, true), ms, 0, t);
+  }
+  for (int64_t n : {1, 2, 4, 8, 16, 32, 64}) {
+    const Shape shape{n, 3, 224, 224};
+    add(case_name("sweep_batch/clone", at::kFloat, shape), shape, at::kFloat,
+        clone, ms, 0, t);
+    add(case_name("sweep_batch/fused", at::kFloat, shape, 8), shape, at::kFloat,
+        fused(8, true), ms, 0, t);
+  }
 }
 
 // The console output as usual, plus each case's mean real seconds per
@@ -337,6 +398,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();
+  const char* sweeps = std::getenv("RANDQUANT_BENCH_SWEEPS");
+  if (sweeps != nullptr && std::string(sweeps) == "1") register_sweeps();
   CollectingReporter reporter(isatty(STDOUT_FILENO)
                                   ? benchmark::ConsoleReporter::OO_Color
                                   : benchmark::ConsoleReporter::OO_None);

@@ -12,7 +12,8 @@
 # The build (tests only, -O1, precompiled LibTorch headers, no ccache) lives
 # in $RANDQUANT_MUTATION_BUILD_DIR (default build-mutation); the report goes
 # to BUILD_DIR/mutation-report.txt. The mutated file is restored however the
-# script ends. Takes about a minute per mutant on 2 cores. Not run by CI.
+# script ends. The time per mutant on 2 cores is in benchmarks/RESULTS.md
+# ("Mutation testing"). Not run by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
