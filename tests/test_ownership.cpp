@@ -23,7 +23,7 @@ using rq_test::gen;
 using rq_test::same_bits;
 
 constexpr int64_t kRegions = 3;
-constexpr size_t kExamples = 4;
+constexpr size_t kStoredExamples = 4;
 
 /// How a dataset hands out its examples' data.
 enum class Kind {
@@ -77,7 +77,7 @@ class Source : public torch::data::datasets::Dataset<Source> {
   Source(Kind kind, at::ScalarType dtype)
       : kind_(kind), store_(std::make_shared<Store>()) {
     store_->images = rq_test::random_input({4, 3, 8, 8}, dtype, 3);
-    for (size_t i = 0; i < kExamples; ++i) {
+    for (size_t i = 0; i < kStoredExamples; ++i) {
       const at::Tensor image = store_->images[i].clone();
       store_->cache.push_back(image);
       const char* bytes = static_cast<const char*>(image.data_ptr());
@@ -110,7 +110,7 @@ class Source : public torch::data::datasets::Dataset<Source> {
     return {};
   }
 
-  c10::optional<size_t> size() const override { return kExamples; }
+  c10::optional<size_t> size() const override { return kStoredExamples; }
 
   /// A copy of every byte the dataset owns.
   std::vector<char> snapshot() const {
@@ -163,10 +163,10 @@ class Source : public torch::data::datasets::Dataset<Source> {
 /// quantized_one() of every example of a stacked batch.
 ::testing::AssertionResult quantized_batch(const at::Tensor& batch,
                                            Source& source) {
-  if (batch.size(0) != static_cast<int64_t>(kExamples)) {
+  if (batch.size(0) != static_cast<int64_t>(kStoredExamples)) {
     return ::testing::AssertionFailure() << "batch of " << batch.size(0);
   }
-  for (size_t i = 0; i < kExamples; ++i) {
+  for (size_t i = 0; i < kStoredExamples; ++i) {
     auto result = quantized_one(batch[i], source.original(i));
     if (!result) return result << " (example " << i << ")";
   }
@@ -202,7 +202,7 @@ const std::vector<size_t>& all_indices() {
 TEST(Ownership, PerExampleTransformNeverWritesTheSourcesMemory) {
   for_every_source([](Source& source, const Opt& o) {
     rq::transforms::RandomizedQuantize<> t(o, gen(1));
-    for (size_t i = 0; i < kExamples; ++i) {
+    for (size_t i = 0; i < kStoredExamples; ++i) {
       EXPECT_TRUE(quantized_one(t(source.get(i).data), source.original(i)));
     }
   });
@@ -227,7 +227,7 @@ TEST(Ownership, BatchTransformNeverWritesTheSourcesMemory) {
 TEST(Ownership, KeyedAdaptorGetAndGetBatchNeverWriteTheSourcesMemory) {
   for_every_source([](Source& source, const Opt& o) {
     rq::data::KeyedRandomizedQuantization<Source> keyed(source, o, 7);
-    for (size_t i = 0; i < kExamples; ++i) {
+    for (size_t i = 0; i < kStoredExamples; ++i) {
       EXPECT_TRUE(quantized_one(keyed.get(i).data, source.original(i)));
     }
     EXPECT_TRUE(quantized_batch(keyed.get_batch(all_indices()).data, source));
@@ -237,7 +237,7 @@ TEST(Ownership, KeyedAdaptorGetAndGetBatchNeverWriteTheSourcesMemory) {
 TEST(Ownership, ModuleInPlaceOnlyOnATensorNothingElseSees) {
   for_every_source([](Source& source, const Opt& o) {
     rq::RandomizedQuantization module(Opt(o).batched(false));
-    for (size_t i = 0; i < kExamples; ++i) {
+    for (size_t i = 0; i < kStoredExamples; ++i) {
       const at::Tensor x = source.get(i).data;
       const at::Tensor y = module(x);
       EXPECT_TRUE(quantized_one(y, source.original(i)));
