@@ -3,6 +3,16 @@
 
 # Packages every build needs.
 RANDQUANT_BUILD_PACKAGES=(cmake ninja-build g++ libtorch-dev libgtest-dev libbenchmark-dev libstb-dev)
+# What scripts/test needs besides: the examples' data and tools, the Python
+# tests and pip route, the plots, ccache.
+RANDQUANT_TEST_PACKAGES=("${RANDQUANT_BUILD_PACKAGES[@]}" ccache dataset-fashion-mnist gnuplot-nox
+  libgloo-dev python3-sklearn python3-torch python3-pytest python3-numpy python3-venv
+  python3-setuptools python3-wheel python3-dev)
+
+# ccache hashes paths relative to the checkout, so a clone elsewhere on the
+# same machine reuses what an earlier build compiled (every script that
+# sources this file runs from the repository root).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 # ensure_packages PKG...: installs the packages that are not installed yet.
 ensure_packages() {
