@@ -34,7 +34,7 @@ def main():
     times, label = load(sys.argv[1])
     out = sys.argv[2]
     shape = "8x3x224x224"
-    head = 'set terminal svg size 720,420 font "sans,12"\nset key top left\nset grid\n'
+    head = 'set terminal svg size 720,420 font "sans,12" noenhanced\nset key top left\nset grid\n'
 
     # Time per batch against R, with clone()'s as a line.
     rs = sorted(int(k.rsplit("/R", 1)[1]) for k in times if k.startswith("sweep_r/fused/"))
@@ -46,7 +46,7 @@ set logscale x 2
 set xlabel "R (regions)"
 set ylabel "ms per batch"
 set yrange [0:*]
-plot "-" using 1:2 with linespoints title "randomized\\_quantize", {clone} title "clone()" with lines dashtype 2
+plot "-" using 1:2 with linespoints title "randomized_quantize", {clone} title "clone()" with lines dashtype 2
 {rows}
 e
 """)
@@ -65,7 +65,7 @@ set title "{shape}: time relative to clone() of the same dtype ({label})"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set ylabel "randomized\\_quantize time / clone() time"
+set ylabel "randomized_quantize time / clone() time"
 set yrange [0:*]
 plot "-" using 2:xtic(1) title "R = 8", "-" using 3 title "R = 256"
 {rows}
@@ -86,7 +86,7 @@ set logscale x 2
 set xlabel "batch size N"
 set ylabel "µs per sample"
 set yrange [0:*]
-plot "-" using 1:2 with linespoints title "randomized\\_quantize", "-" using 1:3 with linespoints title "clone()"
+plot "-" using 1:2 with linespoints title "randomized_quantize", "-" using 1:3 with linespoints title "clone()"
 {rows}
 e
 {rows}
