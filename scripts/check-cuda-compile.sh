@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compiles the CUDA code on a machine without a GPU or a CUDA LibTorch, so a
 # CUDA compile error fails CI:
-#  - nvcc: the CUDA component (src/cuda/randquant.cu) to object files, one
-#    per architecture;
+#  - nvcc: the CUDA component (src/cuda/randquant.cu) to one object file with
+#    device code for each architecture;
 #  - g++ -fsyntax-only: tests/test_cuda_graph.cpp, the one test source that
 #    uses LibTorch's CUDA API (it is built only with the CUDA component).
 # Debian's libtorch-dev ships the ATen/c10 CUDA headers but lacks the
@@ -42,14 +42,19 @@ check_deps() {  # check_deps DEPFILE WHAT
   fi
 }
 
-for arch in ${CUDA_ARCHS:-80 90}; do
-  "$nvcc" -std="${CXX_STD:-c++17}" -O2 -arch=sm_$arch --expt-relaxed-constexpr --fmad=false \
-    -ftz=false -prec-div=true -prec-sqrt=true \
-    -Xcompiler -ffp-contract=off "${includes[@]}" -MD -MF "$out/cu.d" \
-    -c src/cuda/randquant.cu -o "$out/randquant_sm$arch.o"
-  check_deps "$out/cu.d" src/cuda/randquant.cu
-  echo "check-cuda-compile: src/cuda/randquant.cu -> sm_$arch object ($(stat -c %s "$out/randquant_sm$arch.o") bytes), headers $torch_include"
+# One nvcc run for every architecture: the host side (LibTorch's headers)
+# is compiled once, the device code once per architecture.
+archs=(${CUDA_ARCHS:-80 90})
+gencode=()
+for arch in "${archs[@]}"; do
+  gencode+=(-gencode "arch=compute_$arch,code=sm_$arch")
 done
+"$nvcc" -std="${CXX_STD:-c++17}" -O2 "${gencode[@]}" --expt-relaxed-constexpr --fmad=false \
+  -ftz=false -prec-div=true -prec-sqrt=true \
+  -Xcompiler -ffp-contract=off "${includes[@]}" -MD -MF "$out/cu.d" \
+  -c src/cuda/randquant.cu -o "$out/randquant.o"
+check_deps "$out/cu.d" src/cuda/randquant.cu
+echo "check-cuda-compile: src/cuda/randquant.cu -> object for$(printf ' sm_%s' "${archs[@]}") ($(stat -c %s "$out/randquant.o") bytes), headers $torch_include"
 ${CXX:-g++} -std="${CXX_STD:-c++17}" -fsyntax-only -Wall -Wextra "${includes[@]}" \
   -isystem "$cuda_include" -Itests -MD -MF "$out/graph.d" tests/test_cuda_graph.cpp
 check_deps "$out/graph.d" tests/test_cuda_graph.cpp

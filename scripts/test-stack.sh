@@ -33,8 +33,8 @@ case $stack in
   trixie) ;;
   sid)
     # g++ 16 defaults to C++20; g++ 14 (C++17 by default, as most
-    # distributions' compilers) builds a find_package consumer, which
-    # must get C++20 from randquant's package alone.
+    # distributions' compilers) builds the find_package consumer instead,
+    # which must then get C++20 from randquant's package alone.
     packages+=(g++-14)
     cmake_args+=(-DRANDQUANT_CONSUMER_COMPILERS=g++-14)
     ;;
