@@ -23,9 +23,6 @@ struct alignas(16) Pack {
   T v[kSize];                                                     ///< lanes
 };
 
-/// 16-byte loads each thread issues before it uses the first (map_unit).
-constexpr int kPacksInFlight = 4;
-
 /// Byte offset of p within its 16-byte line.
 template <typename T>
 RANDQUANT_INLINE unsigned misalignment(const T* p) {
@@ -86,28 +83,11 @@ RANDQUANT_INLINE void map_unit(int tid, int threads,
         const T y = op(in_run[i]);
         if (write) out_run[i] = y;
       }
-      // kPacksInFlight loads per thread before any of them is used: a
-      // block of few resident warps (the write kernels' registers allow
-      // two or three per SM) then keeps enough bytes in flight to hide
-      // memory latency. Pack i of the thread's group g is i = first + g *
-      // threads, so a warp's loads stay contiguous.
-      const int64_t stride = static_cast<int64_t>(threads) * kPacksInFlight;
-      for (int64_t first = tid; first < packs; first += stride) {
-        Pack<T> group[kPacksInFlight] = {};
-        int64_t at[kPacksInFlight] = {};
-        for (int g = 0; g < kPacksInFlight; ++g) {
-          const int64_t i = first + static_cast<int64_t>(g) * threads;
-          if (i < packs) {
-            at[g] = head + (write ? packs - 1 - i : i) * kLanes;
-            group[g] = load_pack(in_run + at[g]);
-          }
-        }
-        for (int g = 0; g < kPacksInFlight; ++g) {
-          if (first + static_cast<int64_t>(g) * threads < packs) {
-            for (int l = 0; l < kLanes; ++l) group[g].v[l] = op(group[g].v[l]);
-            if (write) store_pack(out_run + at[g], group[g]);
-          }
-        }
+      for (int64_t i = tid; i < packs; i += threads) {
+        const int64_t at = head + (write ? packs - 1 - i : i) * kLanes;
+        Pack<T> pack = load_pack(in_run + at);
+        for (int l = 0; l < kLanes; ++l) pack.v[l] = op(pack.v[l]);
+        if (write) store_pack(out_run + at, pack);
       }
       for (int64_t i = tail + tid; i < count; i += threads) {
         const T y = op(in_run[i]);
