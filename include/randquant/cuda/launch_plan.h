@@ -26,6 +26,12 @@ constexpr int kThreads = 256;
 /// points in shared memory.
 constexpr int kRegisterMaxCuts = 15;
 
+/// The register lookup's first compares, made for every slice; the other
+/// kRegisterMaxCuts - kRegisterFewCuts only for slices of more than
+/// kRegisterFewCuts cut points (R > 8, the paper's common setting being
+/// R <= 8).
+constexpr int kRegisterFewCuts = 7;
+
 /// Index of a cut point in shared memory: one pad word per 32, so the
 /// probes of a warp's binary searches fall in different banks.
 RANDQUANT_INLINE int padded(int k) { return k + (k >> 5); }

@@ -44,18 +44,28 @@ struct PaddedCuts {
 template <typename A>
 struct RegisterLookup {
   A cuts[kRegisterMaxCuts];  ///< cut points, +inf padded
+  bool more;                 ///< more than kRegisterFewCuts cut points
 
   /// Copies the n_cuts staged cut points.
-  RANDQUANT_INLINE RegisterLookup(const A* staged, int n_cuts) {
+  RANDQUANT_INLINE RegisterLookup(const A* staged, int n_cuts)
+      : more(n_cuts > kRegisterFewCuts) {
     for (int k = 0; k < kRegisterMaxCuts; ++k) {
       cuts[k] =
           k < n_cuts ? staged[padded(k)] : std::numeric_limits<A>::infinity();
     }
   }
 
-  /// Region of a finite v (ties go right, as core::region_of).
+  /// Region of a finite v (ties go right, as core::region_of). The compares
+  /// past kRegisterFewCuts are made only for a slice that has cut points
+  /// there (a +inf pad adds nothing to the count); the branch is the same
+  /// for the whole block, so it never diverges.
   RANDQUANT_INLINE int operator()(A v) const {
-    return core::region_by_count<kRegisterMaxCuts>(cuts, v);
+    int region = core::region_by_count<kRegisterFewCuts>(cuts, v);
+    if (more) {
+      region += core::region_by_count<kRegisterMaxCuts - kRegisterFewCuts>(
+          cuts + kRegisterFewCuts, v);
+    }
+    return region;
   }
 };
 
